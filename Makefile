@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: ISC
+#
+# make            build cgi-bin/notices.fcgi and bin/pnsctl
+# make test       install missing Debian packages, build, run every test
+# make run        install missing packages, build, run the tool under
+#                 lighttpd on 127.0.0.1:8080
+# make SANITIZE=1 ...   the same with ASan + UBSan
+#
+# Local overrides go in config.mk (not tracked).
+
+-include config.mk
+
+PKG_CONFIG	?= pkg-config
+CC		?= cc
+PREFIX		?= /usr/local
+SYSCONFDIR	?= $(PREFIX)/etc
+DEFAULT_CONFIG	?= $(SYSCONFDIR)/pns/pns.conf
+PYTHON		?= /usr/bin/python3
+
+DEPS		 = fcgi json-c libcurl libcrypto
+TEST_DEPS	 = check libjwt
+
+WARN	 = -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
+	   -Wwrite-strings -Wshadow -Wpointer-arith -Wformat=2 -Wvla
+CFLAGS	?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Isrc \
+	   -DPNS_DEFAULT_CONFIG='"$(DEFAULT_CONFIG)"' \
+	   $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+LIBS	 = $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null)
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_DEPS) 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	      -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+VARIANT = san
+else
+VARIANT = std
+endif
+
+B	 = build/$(VARIANT)
+LIB_SRC	 = $(wildcard src/*.c)
+LIB_OBJ	 = $(LIB_SRC:src/%.c=$(B)/lib/%.o)
+CTL_SRC	 = $(wildcard src/pnsctl/*.c)
+CTL_OBJ	 = $(CTL_SRC:src/pnsctl/%.c=$(B)/pnsctl/%.o)
+UNIT_SRC = $(wildcard tests/unit/check_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+LIBPNS	 = $(B)/libpns.a
+PROGS	 = cgi-bin/notices.fcgi bin/pnsctl
+
+.PHONY: all deps test unit integ run clean valgrind FORCE
+
+all: $(PROGS)
+
+# Rebuild everything when the flags change (SANITIZE=1 and back).
+$(B)/flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
+build/variant: FORCE
+	@mkdir -p build
+	@echo '$(VARIANT)' | cmp -s - $@ || echo '$(VARIANT)' > $@
+
+$(B)/lib/%.o: src/%.c $(wildcard include/*.h) src/banned.h $(B)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/pnsctl/%.o: src/pnsctl/%.c src/pnsctl/pnsctl.h $(wildcard include/*.h) $(B)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBPNS): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+cgi-bin/notices.fcgi: cgi-bin/notices.fcgi.c $(LIBPNS) $(wildcard include/*.h) build/variant
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPNS) $(LIBS)
+
+bin/pnsctl: $(CTL_OBJ) $(LIBPNS) build/variant
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIBPNS) $(LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBPNS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_DEPS)) \
+	    -DFIXTURES='"$(CURDIR)/tests/fixtures"' $(LDFLAGS) -o $@ $< \
+	    $(LIBPNS) $(LIBS) $(TEST_LIBS)
+
+deps:
+	@sh scripts/deps.sh test
+
+unit: $(UNIT_BIN)
+	@sh scripts/run-unit.sh $(UNIT_BIN)
+
+integ: $(PROGS)
+	$(PYTHON) tests/integ/test_notices.py
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integ
+
+run:
+	@sh scripts/deps.sh run
+	@$(MAKE) --no-print-directory all
+	@sh scripts/run.sh
+
+valgrind: $(PROGS) $(UNIT_BIN)
+	@sh scripts/valgrind.sh $(UNIT_BIN)
+
+clean:
+	rm -rf build $(PROGS)

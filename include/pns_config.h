@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The configuration file: "key = value" lines, '#' comment lines.  The
+ * accepted keys are rows of one table in config.c, each with its parser
+ * and bounds; anything else is an error naming file:line.
+ */
+#ifndef PNS_CONFIG_H
+#define PNS_CONFIG_H
+
+#include <stddef.h>
+
+#include "pns_err.h"
+
+#ifndef PNS_DEFAULT_CONFIG
+#define PNS_DEFAULT_CONFIG "/usr/local/etc/pns/pns.conf"
+#endif
+
+#define PNS_CONFIG_MAX_BYTES	(64 * 1024)
+#define PNS_CONFIG_MAX_LINE	4096
+#define PNS_URL_MAX		2048
+#define PNS_PATH_MAX		1024
+
+struct pns_config {
+	char	base_url[PNS_URL_MAX];
+	char	data_dir[PNS_PATH_MAX];
+	char	notice_types[1024];	/* space-separated, normalised */
+	long	max_body_bytes;
+	long	clock_leeway;
+	long	jwks_refetch_interval;
+	long	jwks_max_age;
+	long	http_timeout;
+	long	jwks_max_bytes;
+	int	log_level;		/* enum pns_log_level */
+};
+
+/* Fills cfg with the defaults; base_url and data_dir are left empty. */
+void		pns_config_defaults(struct pns_config *cfg);
+
+/*
+ * Parses a configuration held in memory (buf, len) over cfg, which the
+ * caller has set to the defaults.  name is used in error messages
+ * ("name:line: ...").  Requires base_url and data_dir.
+ */
+int		pns_config_parse(struct pns_config *cfg, const char *buf,
+		    size_t len, const char *name, struct pns_err *err);
+
+/* Reads and parses the file at path (at most PNS_CONFIG_MAX_BYTES). */
+int		pns_config_load(struct pns_config *cfg, const char *path,
+		    struct pns_err *err);
+
+/* The configuration path: $PNS_CONFIG when set and not empty, else the
+ * compiled-in default.  Borrowed. */
+const char	*pns_config_path(void);
+
+/* 1 if type is listed in cfg->notice_types. */
+int		pns_config_wants_type(const struct pns_config *cfg,
+		    const char *type);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Bounded JSON parsing over json-c, and typed getters that refuse what a
+ * careless getter would coerce (json-c turns a number into a string on
+ * request; we do not want "iss": 5 to pass as the issuer "5").
+ */
+#ifndef PNS_JSON_H
+#define PNS_JSON_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "pns_err.h"
+
+/* Depth limit for anything that came from the network. */
+#define PNS_JSON_DEPTH	32
+
+/*
+ * Parses exactly (buf, len) as one JSON value, strictly, with UTF-8
+ * validation and at most depth levels of nesting.  Trailing bytes other
+ * than whitespace are an error.  The caller owns *out (json_object_put).
+ */
+int		 pns_json_parse(const char *buf, size_t len, int depth,
+		    struct json_object **out, struct pns_err *err);
+
+/* Member key of obj if obj is an object and the member a string with no
+ * NUL inside, else NULL.  Borrowed from obj. */
+const char	*pns_json_str(struct json_object *obj, const char *key);
+/* As above, and non-empty. */
+const char	*pns_json_nestr(struct json_object *obj, const char *key);
+/* Member key if it is an object, else NULL.  Borrowed. */
+struct json_object *pns_json_obj(struct json_object *obj, const char *key);
+/* Member key if it is an array, else NULL.  Borrowed. */
+struct json_object *pns_json_arr(struct json_object *obj, const char *key);
+/* Member key as a number (int or finite double) in *out: 0, else -1. */
+int		 pns_json_num(struct json_object *obj, const char *key,
+		    double *out);
+/* 1 if v is a string without NUL inside. */
+int		 pns_json_is_clean_str(struct json_object *v);
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * One platform notice: its verification, in the order of pns_verdict.h,
+ * and the claims a verified notice is known to have.
+ */
+#ifndef PNS_NOTICE_H
+#define PNS_NOTICE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "pns_config.h"
+#include "pns_jwks.h"
+#include "pns_jws.h"
+#include "pns_platform.h"
+#include "pns_verdict.h"
+
+#define PNS_CLAIM_VERSION	"https://purl.imsglobal.org/spec/lti/claim/version"
+#define PNS_CLAIM_DEPLOYMENT	"https://purl.imsglobal.org/spec/lti/claim/deployment_id"
+#define PNS_CLAIM_NOTICE	"https://purl.imsglobal.org/spec/lti/claim/notice"
+#define PNS_NOTICE_ID_MAX	256
+
+/* What a verifier keeps across requests: config, key cache, scratch. */
+struct pns_verifier {
+	const struct pns_config	*cfg;
+	struct pns_jwks_cache	 jwks;
+	struct pns_platform	 platform;	/* of the last notice */
+};
+
+void	pns_verifier_init(struct pns_verifier *v, const struct pns_config *cfg);
+void	pns_verifier_release(struct pns_verifier *v);
+
+/* A notice being verified.  Strings are borrowed from jws.payload and
+ * the token, valid until pns_notice_release. */
+struct pns_notice {
+	struct pns_jws		 jws;
+	struct pns_claims	 claims;
+	const char		*token;
+	size_t			 token_len;
+	const char		*id;
+	const char		*type;
+	const char		*timestamp;
+	const char		*deployment_id;
+	char			 key[65];	/* H(iss, client_id, id) */
+};
+
+void	pns_notice_init(struct pns_notice *n);
+void	pns_notice_release(struct pns_notice *n);
+
+/*
+ * Verifies the notice token (tok, len) at time now.  On PNS_V_OK every
+ * field of n is set and the notice is genuine: signed with the key its
+ * registered platform publishes, for us, current, and for a known
+ * deployment.  tok must outlive n.
+ */
+enum pns_verdict pns_notice_verify(struct pns_verifier *v, const char *tok,
+	    size_t len, time_t now, struct pns_notice *n);
+
+/*
+ * The checks that need no key, on a decoded payload: version and the
+ * notice claim.  Used by pns_notice_verify before any key is touched.
+ */
+enum pns_verdict pns_notice_check_claims(struct pns_notice *n);
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The notice store: one file per verified notice, named by the hash of
+ * (iss, client_id, notice id) under a shard directory of its first two
+ * hex digits.  Creating that name is the deduplication: link(2) lets
+ * exactly one process win, whatever the number of processes, and a
+ * lookup costs one path resolution however many notices are stored.
+ *
+ * A record is a JSON object: key, id, type, timestamp, iss, client_id,
+ * deployment_id, received_at, claims (the verified payload) and jwt.
+ */
+#ifndef PNS_NSTORE_H
+#define PNS_NSTORE_H
+
+#include <json-c/json.h>
+
+#include "pns_config.h"
+#include "pns_err.h"
+#include "pns_notice.h"
+
+#define PNS_NOTICE_FILE_MAX	(2 * PNS_JWT_MAX)
+
+/* Shard directories written by one request, to fsync once each. */
+struct pns_nstore_batch {
+	unsigned char	dirty[256 / 8];
+};
+
+void	pns_nstore_batch_init(struct pns_nstore_batch *b);
+
+/*
+ * Stores the verified notice n received at received_at (ISO-8601).
+ * Returns 0 when stored, 1 when a notice with its key was stored
+ * already, -1 on error.  The file is durable on return but its name is
+ * only once pns_nstore_sync has run for the batch.
+ */
+int	pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
+	    const char *received_at, struct pns_nstore_batch *b,
+	    struct pns_err *err);
+
+/* fsyncs every shard directory the batch touched. */
+int	pns_nstore_sync(const struct pns_config *cfg,
+	    struct pns_nstore_batch *b, struct pns_err *err);
+
+/* Calls fn for every stored record (unsorted); stops when fn returns
+ * non-zero and returns that value. */
+int	pns_nstore_foreach(const struct pns_config *cfg,
+	    int (*fn)(struct json_object *, void *), void *arg,
+	    struct pns_err *err);
+
+/* Loads the record with that 64-hex key; the caller owns *out. */
+int	pns_nstore_get(const struct pns_config *cfg, const char *key,
+	    struct json_object **out, struct pns_err *err);
+
+#endif

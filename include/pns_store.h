@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The layout of data_dir.  Every name below it that depends on outside
+ * data is a SHA-256 over the fields (pns_hash_fields), never the data
+ * itself, so no string from a request or a token ever becomes a path.
+ *
+ *   data_dir/              0700
+ *     keys/tool.pem        the tool's RSA private key, 0600
+ *     platforms/<h>.json   one platform: h = H(issuer, client_id)
+ *     platforms/.lock      serialises read-modify-write of platforms
+ *     jwks/<h>.json        cached key set of a platform: h = H(jwks_url)
+ *     jwks/<h>.attempt     its mtime is the last fetch attempt
+ *     jwks/<h>.lock        one fetch at a time per key set
+ *     notices/<hh>/<h>.json one notice: h = H(iss, client_id, notice id),
+ *                          hh its first two hex digits
+ */
+#ifndef PNS_STORE_H
+#define PNS_STORE_H
+
+#include "pns_config.h"
+#include "pns_err.h"
+
+#define PNS_DIR_KEYS		"keys"
+#define PNS_DIR_PLATFORMS	"platforms"
+#define PNS_DIR_JWKS		"jwks"
+#define PNS_DIR_NOTICES		"notices"
+
+/* Creates data_dir and its subdirectories (0700); idempotent. */
+int	pns_store_init(const struct pns_config *cfg, struct pns_err *err);
+
+/* Fails with a hint to run "pnsctl init" when data_dir is not set up. */
+int	pns_store_check(const struct pns_config *cfg, struct pns_err *err);
+
+/* out = data_dir/sub[/name]; name may be NULL. */
+int	pns_store_path(const struct pns_config *cfg, char *out, size_t size,
+	    const char *sub, const char *name, struct pns_err *err);
+
+#endif

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs the Debian packages that "make run" or "make test" needs.
+# As root it runs apt-get; otherwise it prints the one line to run.
+set -eu
+
+build="gcc make pkg-config libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev"
+runtime="lighttpd"
+testing="check libjwt-dev libsubunit-dev python3-jwt python3-cryptography valgrind curl"
+
+case "${1:-test}" in
+run)	want="$build $runtime" ;;
+test)	want="$build $runtime $testing" ;;
+*)	echo "usage: deps.sh run|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "Missing Debian packages. Run, as root:" >&2
+	echo "  apt-get update && apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "Installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
+# Debian starts the packaged lighttpd on port 80; the tool runs its own.
+if [ -x /usr/sbin/service ] && echo "$missing" | grep -q lighttpd; then
+	service lighttpd stop >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The configuration parser.  Modelled on cgit's NAME=VALUE files, but
+ * strict: unknown or repeated keys, missing '=', over-long lines and
+ * out-of-range numbers are errors, because a typo that is silently
+ * ignored leaves a security limit at a value nobody chose.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pns_config.h"
+#include "pns_fs.h"
+#include "pns_log.h"
+#include "pns_util.h"
+#include "banned.h"
+
+enum kind { K_URL, K_PATH, K_TYPES, K_NUM, K_LEVEL };
+
+struct field {
+	const char	*key;
+	enum kind	 kind;
+	size_t		 off;		/* offset in struct pns_config */
+	size_t		 size;		/* for strings: buffer size */
+	long		 min, max;	/* for numbers */
+};
+
+#define S(m, k) { #m, k, offsetof(struct pns_config, m), \
+	sizeof(((struct pns_config *)0)->m), 0, 0 }
+#define N(m, lo, hi) { #m, K_NUM, offsetof(struct pns_config, m), \
+	sizeof(long), lo, hi }
+
+static const struct field fields[] = {
+	S(base_url, K_URL),
+	S(data_dir, K_PATH),
+	S(notice_types, K_TYPES),
+	N(max_body_bytes, 1024, 64L * 1024 * 1024),
+	N(clock_leeway, 0, 300),
+	N(jwks_refetch_interval, 1, 86400),
+	N(jwks_max_age, 60, 2592000),
+	N(http_timeout, 1, 120),
+	N(jwks_max_bytes, 1024, 4L * 1024 * 1024),
+	{ "log_level", K_LEVEL, offsetof(struct pns_config, log_level),
+	    sizeof(int), 0, 0 },
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+void
+pns_config_defaults(struct pns_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	(void)snprintf(cfg->notice_types, sizeof(cfg->notice_types), "%s",
+	    "LtiHelloWorldNotice LtiContextCopyNotice");
+	cfg->max_body_bytes = 1024 * 1024;
+	cfg->clock_leeway = 10;
+	cfg->jwks_refetch_interval = 60;
+	cfg->jwks_max_age = 86400;
+	cfg->http_timeout = 10;
+	cfg->jwks_max_bytes = 256 * 1024;
+	cfg->log_level = PNS_LOG_INFO;
+}
+
+static int
+valid_url(const char *v)
+{
+	const char	*host;
+	size_t		 i;
+
+	if (strncmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else if (strncmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else
+		return 0;
+	if (*host == '\0' || *host == '/')
+		return 0;
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Notice types are identifiers: letters and digits only. */
+static int
+set_types(char *dst, size_t size, const char *v)
+{
+	size_t	o = 0, i = 0, start;
+
+	while (v[i] != '\0') {
+		while (v[i] == ' ' || v[i] == '\t')
+			i++;
+		if (v[i] == '\0')
+			break;
+		start = i;
+		while (v[i] != '\0' && v[i] != ' ' && v[i] != '\t') {
+			if (!isalnum((unsigned char)v[i]))
+				return -1;
+			i++;
+		}
+		if (o + (o ? 1 : 0) + (i - start) + 1 > size)
+			return -1;
+		if (o)
+			dst[o++] = ' ';
+		memcpy(dst + o, v + start, i - start);
+		o += i - start;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+static int
+set_field(struct pns_config *cfg, const struct field *f, const char *v,
+    const char *name, size_t lineno, struct pns_err *err)
+{
+	char		*base = (char *)cfg + f->off;
+	const char	*errstr;
+	long long	 n;
+	int		 lvl;
+	size_t		 len = strlen(v);
+
+	switch (f->kind) {
+	case K_URL:
+		if (!valid_url(v) || len >= f->size)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s must be an http or https URL",
+			    name, lineno, f->key);
+		/* base_url is joined with "/notices.fcgi": no trailing '/'. */
+		while (len > 0 && v[len - 1] == '/')
+			len--;
+		memcpy(base, v, len);
+		base[len] = '\0';
+		return 0;
+	case K_PATH:
+		if (v[0] != '/' || len >= f->size || len >= PNS_PATH_MAX - 128)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s must be an absolute path", name,
+			    lineno, f->key);
+		memcpy(base, v, len + 1);
+		return 0;
+	case K_TYPES:
+		if (set_types(base, f->size, v) == -1)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s must be notice type names separated "
+			    "by spaces", name, lineno, f->key);
+		return 0;
+	case K_NUM:
+		n = pns_strtonum(v, f->min, f->max, &errstr);
+		if (errstr != NULL)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s is %s (allowed %ld to %ld)", name,
+			    lineno, f->key, errstr, f->min, f->max);
+		*(long *)(void *)base = (long)n;
+		return 0;
+	case K_LEVEL:
+		if ((lvl = pns_log_level_parse(v)) < 0)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: log_level must be error, warn, info or "
+			    "debug", name, lineno);
+		*(int *)(void *)base = lvl;
+		return 0;
+	}
+	return pns_err_set(err, PNS_EINVAL, "%s:%zu: bad field", name, lineno);
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int
+pns_config_parse(struct pns_config *cfg, const char *buf, size_t len,
+    const char *name, struct pns_err *err)
+{
+	char		 line[PNS_CONFIG_MAX_LINE + 1], *key, *val, *eq;
+	unsigned char	 seen[NFIELDS];
+	size_t		 pos = 0, lineno = 0, ll, i;
+	const char	*nl;
+
+	memset(seen, 0, sizeof(seen));
+	while (pos < len) {
+		lineno++;
+		nl = memchr(buf + pos, '\n', len - pos);
+		ll = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
+		if (ll > PNS_CONFIG_MAX_LINE)
+			return pns_err_set(err, PNS_ELIMIT,
+			    "%s:%zu: line longer than %d bytes", name, lineno,
+			    PNS_CONFIG_MAX_LINE);
+		if (memchr(buf + pos, '\0', ll) != NULL)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: NUL byte", name, lineno);
+		memcpy(line, buf + pos, ll);
+		line[ll] = '\0';
+		pos += ll + (nl != NULL);
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: expected key = value", name, lineno);
+		*eq = '\0';
+		key = trim(key);
+		val = trim(eq + 1);
+		for (i = 0; i < NFIELDS; i++)
+			if (strcmp(key, fields[i].key) == 0)
+				break;
+		if (i == NFIELDS)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: unknown key \"%.64s\"", name, lineno, key);
+		if (seen[i]++)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s given twice", name, lineno, key);
+		if (*val == '\0')
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s has no value", name, lineno, key);
+		if (set_field(cfg, &fields[i], val, name, lineno, err) == -1)
+			return -1;
+	}
+	if (cfg->base_url[0] == '\0')
+		return pns_err_set(err, PNS_EINVAL, "%s: base_url is not set",
+		    name);
+	if (cfg->data_dir[0] == '\0')
+		return pns_err_set(err, PNS_EINVAL, "%s: data_dir is not set",
+		    name);
+	return 0;
+}
+
+int
+pns_config_load(struct pns_config *cfg, const char *path,
+    struct pns_err *err)
+{
+	struct pns_buf	b;
+	int		rc;
+
+	pns_buf_init(&b, PNS_CONFIG_MAX_BYTES);
+	if (pns_read_file(path, &b, err) == -1)
+		rc = -1;
+	else
+		rc = pns_config_parse(cfg, b.data, b.len, path, err);
+	pns_buf_release(&b);
+	return rc;
+}
+
+const char *
+pns_config_path(void)
+{
+	const char	*p = getenv("PNS_CONFIG");
+
+	return p != NULL && *p != '\0' ? p : PNS_DEFAULT_CONFIG;
+}
+
+int
+pns_config_wants_type(const struct pns_config *cfg, const char *type)
+{
+	const char	*p = cfg->notice_types;
+	size_t		 n = strlen(type);
+
+	while (*p != '\0') {
+		if (strncmp(p, type, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+		while (*p != '\0' && *p != ' ')
+			p++;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Atomic, durable flat-file writes and locks; the rules are in pns_fs.h.
+ * Modelled on git's lockfile/tempfile and cgit's cache (write aside,
+ * fsync, rename).
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pns_fs.h"
+#include "banned.h"
+
+int
+pns_path_join(char *out, size_t size, const char *a, const char *b,
+    struct pns_err *err)
+{
+	int	n = snprintf(out, size, "%s/%s", a, b);
+
+	if (n < 0 || (size_t)n >= size)
+		return pns_err_set(err, PNS_ELIMIT, "path too long");
+	return 0;
+}
+
+int
+pns_read_file(const char *path, struct pns_buf *b, struct pns_err *err)
+{
+	char	chunk[8192];
+	ssize_t	n;
+	int	fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return pns_err_set(err, PNS_ENOENT, "%s: not found",
+			    path);
+		return pns_err_sys(err, "open %s", path);
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			pns_err_sys(err, "read %s", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (pns_buf_add(b, chunk, (size_t)n, err) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	(void)close(fd);
+	return rc;
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Writes data to a new temporary file in dir and fsyncs it; its path is
+ * left in tmp.  The name is random so that processes never collide.
+ */
+static int
+write_temp(const char *dir, const void *data, size_t len, char *tmp,
+    size_t tmpsz, struct pns_err *err)
+{
+	unsigned char	rnd[8];
+	char		name[32];
+	int		fd, i;
+
+	for (i = 0; i < 8; i++) {
+		if (pns_random(rnd, sizeof(rnd), err) == -1)
+			return -1;
+		(void)snprintf(name, sizeof(name),
+		    ".tmp-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+		    rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+		if (pns_path_join(tmp, tmpsz, dir, name, err) == -1)
+			return -1;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd != -1)
+			break;
+		if (errno != EEXIST)
+			return pns_err_sys(err, "create %s", tmp);
+	}
+	if (fd == -1)
+		return pns_err_set(err, PNS_ESYS, "no free temporary name");
+	if (write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+		pns_err_sys(err, "write %s", tmp);
+		(void)close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (close(fd) == -1) {
+		pns_err_sys(err, "close %s", tmp);
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pns_fsync_dir(const char *dir, struct pns_err *err)
+{
+	int	fd, rc = 0;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return pns_err_sys(err, "open %s", dir);
+	if (fsync(fd) == -1)
+		rc = pns_err_sys(err, "fsync %s", dir);
+	(void)close(fd);
+	return rc;
+}
+
+int
+pns_write_atomic(const char *dir, const char *name, const void *data,
+    size_t len, struct pns_err *err)
+{
+	char	tmp[PNS_FS_PATH_MAX], dst[PNS_FS_PATH_MAX];
+
+	if (pns_path_join(dst, sizeof(dst), dir, name, err) == -1 ||
+	    write_temp(dir, data, len, tmp, sizeof(tmp), err) == -1)
+		return -1;
+	if (rename(tmp, dst) == -1) {
+		pns_err_sys(err, "rename to %s", dst);
+		(void)unlink(tmp);
+		return -1;
+	}
+	return pns_fsync_dir(dir, err);
+}
+
+int
+pns_create_exclusive(const char *dir, const char *name, const void *data,
+    size_t len, int defer_dirsync, struct pns_err *err)
+{
+	char	tmp[PNS_FS_PATH_MAX], dst[PNS_FS_PATH_MAX];
+	int	existed = 0;
+
+	if (pns_path_join(dst, sizeof(dst), dir, name, err) == -1)
+		return -1;
+	/* Cheap early answer for the common duplicate; link decides races. */
+	if (access(dst, F_OK) == 0)
+		existed = 1;
+	else {
+		if (write_temp(dir, data, len, tmp, sizeof(tmp), err) == -1)
+			return -1;
+		/* link(2), unlike rename(2), refuses to replace dst. */
+		if (link(tmp, dst) == -1) {
+			if (errno != EEXIST) {
+				pns_err_sys(err, "link %s", dst);
+				(void)unlink(tmp);
+				return -1;
+			}
+			existed = 1;
+		}
+		(void)unlink(tmp);
+	}
+	if (!defer_dirsync && pns_fsync_dir(dir, err) == -1)
+		return -1;
+	return existed;
+}
+
+int
+pns_mkdir(const char *dir, struct pns_err *err)
+{
+	struct stat	st;
+
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return pns_err_sys(err, "mkdir %s", dir);
+	if (stat(dir, &st) == -1)
+		return pns_err_sys(err, "stat %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return pns_err_set(err, PNS_EEXIST, "%s is not a directory",
+		    dir);
+	return 0;
+}
+
+int
+pns_lock(const char *path, int *fd, struct pns_err *err)
+{
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd == -1)
+		return pns_err_sys(err, "open %s", path);
+	while (flock(*fd, LOCK_EX) == -1) {
+		if (errno == EINTR)
+			continue;
+		pns_err_sys(err, "flock %s", path);
+		(void)close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+pns_unlock(int fd)
+{
+	if (fd != -1)
+		(void)close(fd);	/* closing releases the flock */
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: ISC */
+/* One line per event on stderr; see pns_log.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pns_log.h"
+#include "pns_util.h"
+#include "banned.h"
+
+static const char		*log_prog = "pns";
+static enum pns_log_level	 log_level = PNS_LOG_INFO;
+
+static const char *const levels[PNS_LOG__MAX] = {
+	"error",	/* PNS_LOG_ERROR */
+	"warn",		/* PNS_LOG_WARN */
+	"info",		/* PNS_LOG_INFO */
+	"debug",	/* PNS_LOG_DEBUG */
+};
+
+void
+pns_log_init(const char *prog, enum pns_log_level level)
+{
+	log_prog = prog;
+	log_level = level;
+}
+
+void
+pns_log_set_level(enum pns_log_level level)
+{
+	log_level = level;
+}
+
+int
+pns_log_level_parse(const char *s)
+{
+	int	i;
+
+	for (i = 0; i < PNS_LOG__MAX; i++)
+		if (strcmp(s, levels[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+pns_log(enum pns_log_level level, const char *fmt, ...)
+{
+	char	line[1024], when[21];
+	va_list	ap;
+	int	n;
+
+	if (level > log_level)
+		return;
+	pns_iso8601_fmt(time(NULL), when);
+	n = snprintf(line, sizeof(line), "%s %s[%ld] %s: ", when, log_prog,
+	    (long)getpid(), levels[level]);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	/* One write per line, so lines from several processes never mix. */
+	n = (int)strlen(line);
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+char *
+pns_log_escape(const char *s, size_t len, char *out, size_t outsz)
+{
+	static const char	hex[] = "0123456789abcdef";
+	size_t			i, o = 0;
+	unsigned char		c;
+
+	if (outsz == 0)
+		return out;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+			if (o + 1 + 3 >= outsz)
+				goto cut;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 + 3 >= outsz)
+				goto cut;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+cut:
+	if (outsz >= 4) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o < outsz ? o : outsz - 1] = '\0';
+	return out;
+}

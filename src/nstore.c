@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: ISC */
+/* The notice store; see pns_nstore.h for its layout and guarantees. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pns_fs.h"
+#include "pns_json.h"
+#include "pns_nstore.h"
+#include "pns_store.h"
+#include "banned.h"
+
+void
+pns_nstore_batch_init(struct pns_nstore_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int
+key_valid(const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < 64; i++)
+		if (hexval(key[i]) < 0)
+			return 0;
+	return key[64] == '\0';
+}
+
+static int
+shard_dir(const struct pns_config *cfg, const char *key, char *out,
+    size_t size, struct pns_err *err)
+{
+	char	shard[3] = { key[0], key[1], '\0' };
+	char	top[PNS_FS_PATH_MAX];
+
+	if (pns_store_path(cfg, top, sizeof(top), PNS_DIR_NOTICES, NULL,
+	    err) == -1)
+		return -1;
+	return pns_path_join(out, size, top, shard, err);
+}
+
+/* Creates the shard directory on first use, durably. */
+static int
+ensure_shard(const struct pns_config *cfg, const char *dir,
+    struct pns_err *err)
+{
+	char	top[PNS_FS_PATH_MAX];
+
+	if (access(dir, F_OK) == 0)
+		return 0;
+	if (pns_mkdir(dir, err) == -1 ||
+	    pns_store_path(cfg, top, sizeof(top), PNS_DIR_NOTICES, NULL,
+	    err) == -1)
+		return -1;
+	return pns_fsync_dir(top, err);
+}
+
+static struct json_object *
+record(const struct pns_notice *n, const char *received_at)
+{
+	struct json_object	*o;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(o, "key", json_object_new_string(n->key));
+	json_object_object_add(o, "id", json_object_new_string(n->id));
+	json_object_object_add(o, "type", json_object_new_string(n->type));
+	json_object_object_add(o, "timestamp",
+	    json_object_new_string(n->timestamp));
+	json_object_object_add(o, "iss", json_object_new_string(n->claims.iss));
+	json_object_object_add(o, "client_id",
+	    json_object_new_string(n->claims.client_id));
+	json_object_object_add(o, "deployment_id",
+	    json_object_new_string(n->deployment_id));
+	json_object_object_add(o, "received_at",
+	    json_object_new_string(received_at));
+	json_object_object_add(o, "claims", json_object_get(n->jws.payload));
+	json_object_object_add(o, "jwt",
+	    json_object_new_string_len(n->token, (int)n->token_len));
+	return o;
+}
+
+int
+pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
+    const char *received_at, struct pns_nstore_batch *b,
+    struct pns_err *err)
+{
+	struct json_object	*o;
+	const char		*text;
+	char			 dir[PNS_FS_PATH_MAX], name[80];
+	size_t			 len;
+	int			 rc, shard;
+
+	if (shard_dir(cfg, n->key, dir, sizeof(dir), err) == -1 ||
+	    ensure_shard(cfg, dir, err) == -1)
+		return -1;
+	if ((o = record(n, received_at)) == NULL)
+		return pns_err_set(err, PNS_ENOMEM, "out of memory");
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(text);
+	(void)snprintf(name, sizeof(name), "%s.json", n->key);
+	rc = pns_create_exclusive(dir, name, text, len, 1, err);
+	json_object_put(o);
+	if (rc >= 0) {
+		shard = hexval(n->key[0]) * 16 + hexval(n->key[1]);
+		b->dirty[shard / 8] |= (unsigned char)(1u << (shard % 8));
+	}
+	return rc;
+}
+
+int
+pns_nstore_sync(const struct pns_config *cfg, struct pns_nstore_batch *b,
+    struct pns_err *err)
+{
+	static const char	hex[] = "0123456789abcdef";
+	char			key[3], dir[PNS_FS_PATH_MAX];
+	int			i, rc = 0;
+
+	for (i = 0; i < 256; i++) {
+		if (!(b->dirty[i / 8] & (1u << (i % 8))))
+			continue;
+		key[0] = hex[i / 16];
+		key[1] = hex[i % 16];
+		key[2] = '\0';
+		if (shard_dir(cfg, key, dir, sizeof(dir), err) == -1 ||
+		    pns_fsync_dir(dir, err) == -1)
+			rc = -1;
+	}
+	pns_nstore_batch_init(b);
+	return rc;
+}
+
+static int
+load_record(const char *path, struct json_object **out, struct pns_err *err)
+{
+	struct pns_buf	b;
+	int		rc;
+
+	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
+	rc = pns_read_file(path, &b, err);
+	if (rc == 0)
+		rc = pns_json_parse(b.data, b.len, PNS_JSON_DEPTH + 2, out, err);
+	pns_buf_release(&b);
+	return rc;
+}
+
+int
+pns_nstore_get(const struct pns_config *cfg, const char *key,
+    struct json_object **out, struct pns_err *err)
+{
+	char	dir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX], name[80];
+
+	*out = NULL;
+	if (!key_valid(key))
+		return pns_err_set(err, PNS_EINVAL, "not a notice key");
+	(void)snprintf(name, sizeof(name), "%s.json", key);
+	if (shard_dir(cfg, key, dir, sizeof(dir), err) == -1 ||
+	    pns_path_join(path, sizeof(path), dir, name, err) == -1)
+		return -1;
+	return load_record(path, out, err);
+}
+
+static int
+foreach_in(const char *dir, int (*fn)(struct json_object *, void *),
+    void *arg, struct pns_err *err)
+{
+	char			 path[PNS_FS_PATH_MAX];
+	struct json_object	*o;
+	struct dirent		*de;
+	DIR			*d;
+	int			 rc = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : pns_err_sys(err, "opendir %s", dir);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 69 || de->d_name[0] == '.')
+			continue;
+		if (pns_path_join(path, sizeof(path), dir, de->d_name, err) == -1 ||
+		    load_record(path, &o, err) == -1) {
+			rc = -1;
+			break;
+		}
+		rc = fn(o, arg);
+		json_object_put(o);
+	}
+	(void)closedir(d);
+	return rc;
+}
+
+int
+pns_nstore_foreach(const struct pns_config *cfg,
+    int (*fn)(struct json_object *, void *), void *arg,
+    struct pns_err *err)
+{
+	static const char	hex[] = "0123456789abcdef";
+	char			top[PNS_FS_PATH_MAX], dir[PNS_FS_PATH_MAX];
+	char			shard[3];
+	int			i, rc = 0;
+
+	if (pns_store_path(cfg, top, sizeof(top), PNS_DIR_NOTICES, NULL,
+	    err) == -1)
+		return -1;
+	for (i = 0; rc == 0 && i < 256; i++) {
+		shard[0] = hex[i / 16];
+		shard[1] = hex[i % 16];
+		shard[2] = '\0';
+		if (pns_path_join(dir, sizeof(dir), top, shard, err) == -1)
+			return -1;
+		rc = foreach_in(dir, fn, arg, err);
+	}
+	return rc;
+}

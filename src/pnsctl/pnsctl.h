@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: ISC */
+/* pnsctl: shared declarations of the command implementations. */
+#ifndef PNSCTL_H
+#define PNSCTL_H
+
+#include "pns_config.h"
+
+#define EXIT_USAGE	2
+
+/* Every command: argc/argv start at the command's own arguments. */
+typedef int (*pnsctl_fn)(const struct pns_config *, int, char **);
+
+int	cmd_init(const struct pns_config *, int, char **);
+int	cmd_platform_add(const struct pns_config *, int, char **);
+int	cmd_platform_list(const struct pns_config *, int, char **);
+int	cmd_notices_list(const struct pns_config *, int, char **);
+int	cmd_notices_show(const struct pns_config *, int, char **);
+int	cmd_key_show(const struct pns_config *, int, char **);
+
+/* Prints "pnsctl: msg" on stderr; returns 1 (the failure status). */
+int	pnsctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the usage line of a command on stderr; returns EXIT_USAGE. */
+int	pnsctl_usage(const char *line);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: ISC */
+/* Names of the verdicts; see pns_verdict.h and docs/receiver.md. */
+#include "pns_verdict.h"
+#include "banned.h"
+
+static const char *const names[PNS_V__MAX] = {
+	"ok",			/* PNS_V_OK */
+	"malformed",		/* PNS_V_MALFORMED */
+	"bad_header",		/* PNS_V_BAD_HEADER */
+	"bad_alg",		/* PNS_V_BAD_ALG */
+	"no_kid",		/* PNS_V_NO_KID */
+	"bad_claims",		/* PNS_V_BAD_CLAIMS */
+	"bad_aud",		/* PNS_V_BAD_AUD */
+	"bad_azp",		/* PNS_V_BAD_AZP */
+	"expired",		/* PNS_V_EXPIRED */
+	"iat_future",		/* PNS_V_IAT_FUTURE */
+	"bad_version",		/* PNS_V_BAD_VERSION */
+	"bad_notice",		/* PNS_V_BAD_NOTICE */
+	"unknown_platform",	/* PNS_V_UNKNOWN_PLATFORM */
+	"unknown_kid",		/* PNS_V_UNKNOWN_KID */
+	"jwks_unavailable",	/* PNS_V_JWKS_UNAVAILABLE */
+	"bad_signature",	/* PNS_V_BAD_SIGNATURE */
+	"unknown_deployment",	/* PNS_V_UNKNOWN_DEPLOYMENT */
+	"storage",		/* PNS_V_STORAGE */
+};
+
+const char *
+pns_verdict_str(enum pns_verdict v)
+{
+	if ((int)v < 0 || v >= PNS_V__MAX)
+		return "invalid";
+	return names[v];
+}
+
+int
+pns_verdict_transient(enum pns_verdict v)
+{
+	return v == PNS_V_JWKS_UNAVAILABLE || v == PNS_V_STORAGE;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Shared scaffolding of the Check suites: each check_<module>.c defines
+ * its suite function and ends with TEST_MAIN(suite_fn).  Suites run in
+ * Check's fork mode, so a crash fails one test and not the run.
+ */
+#ifndef PNS_UNIT_H
+#define PNS_UNIT_H
+
+#include <stdlib.h>
+
+#include <check.h>
+
+#ifndef FIXTURES
+#define FIXTURES "tests/fixtures"
+#endif
+
+#define TEST_MAIN(suite_fn)						\
+int									\
+main(void)								\
+{									\
+	SRunner	*sr = srunner_create(suite_fn());			\
+	int	 failed;						\
+									\
+	srunner_run_all(sr, CK_ENV);					\
+	failed = srunner_ntests_failed(sr);				\
+	srunner_free(sr);						\
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;		\
+}
+
+#endif
