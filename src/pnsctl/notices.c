@@ -93,26 +93,56 @@ cmd_notices_list(const struct pns_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* 1 if s is a 64-hex store key rather than a notice id. */
+static int
+is_key(const char *k)
+{
+	size_t	i;
+
+	for (i = 0; k[i] != '\0'; i++)
+		if (!((k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+static void
+print_record(struct json_object *o)
+{
+	(void)printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
 int
 cmd_notices_show(const struct pns_config *cfg, int argc, char **argv)
 {
 	struct json_object	*arr, *o;
+	struct pns_err		 err;
 	size_t			 i, n;
 	int			 found = 0;
 
 	if (argc != 1)
 		return pnsctl_usage("notices show ID");
+	/* A key names its file: no need to read the whole store. */
+	if (is_key(argv[0])) {
+		pns_err_clear(&err);
+		if (pns_nstore_get(cfg, argv[0], &o, &err) == 0) {
+			print_record(o);
+			json_object_put(o);
+			return 0;
+		}
+		if (err.code != PNS_ENOENT)
+			return pnsctl_fail("%s", err.msg);
+	}
+	/* A notice id is unique per platform, so it may match several. */
 	if ((arr = load_all(cfg)) == NULL)
 		return 1;
 	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(arr, i);
-		if (strcmp(s(o, "id"), argv[0]) != 0 &&
-		    strcmp(s(o, "key"), argv[0]) != 0)
-			continue;
-		(void)printf("%s\n", json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-		found++;
+		if (strcmp(s(o, "id"), argv[0]) == 0) {
+			print_record(o);
+			found++;
+		}
 	}
 	json_object_put(arr);
 	if (!found)
