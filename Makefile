@@ -48,7 +48,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBPNS	 = $(B)/libpns.a
 PROGS	 = cgi-bin/notices.fcgi bin/pnsctl
 
-.PHONY: all deps test unit integ run clean valgrind FORCE
+.PHONY: all deps test unit integ run clean valgrind fuzz FORCE
 
 all: $(PROGS)
 
@@ -110,3 +110,31 @@ valgrind: $(PROGS) $(UNIT_BIN)
 
 clean:
 	rm -rf build $(PROGS)
+
+# Fuzzing with libFuzzer: make fuzz [FUZZ_SECONDS=60].  A separate build
+# with clang; each harness runs for FUZZ_SECONDS over tests/fuzz/corpus.
+FUZZ_SECONDS	?= 30
+FUZZ_CC		?= clang
+FZ		 = build/fuzz
+FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc \
+		   -fsanitize=fuzzer-no-link,address,undefined \
+		   -fno-sanitize-recover=all \
+		   $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+FUZZ_LIB_OBJ	 = $(LIB_SRC:src/%.c=$(FZ)/lib/%.o)
+FUZZ_HARNESSES	 = body jws config
+FUZZ_BIN	 = $(FUZZ_HARNESSES:%=$(FZ)/fuzz_%)
+
+$(FZ)/lib/%.o: src/%.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FZ)/libpns.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJ)
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_store.c tests/fuzz/fuzz.h $(FZ)/libpns.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    tests/fuzz/fuzz_store.c $(FZ)/libpns.a $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)

@@ -5,7 +5,7 @@ set -eu
 
 build="gcc make pkg-config libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev"
 runtime="lighttpd"
-testing="check libjwt-dev libsubunit-dev python3-jwt python3-cryptography valgrind curl"
+testing="check libjwt-dev libsubunit-dev python3-jwt python3-cryptography valgrind curl clang libclang-rt-14-dev"
 
 case "${1:-test}" in
 run)	want="$build $runtime" ;;
