@@ -52,7 +52,12 @@ shard_dir(const struct pns_config *cfg, const char *key, char *out,
 	return pns_path_join(out, size, top, shard, err);
 }
 
-/* Creates the shard directory on first use, durably. */
+/*
+ * pns_store_init creates every shard; this only repairs a data_dir whose
+ * shard was removed by hand.  The parent is fsynced whoever made the
+ * directory, so the notice about to go in is never under a name that a
+ * crash could lose.
+ */
 static int
 ensure_shard(const struct pns_config *cfg, const char *dir,
     struct pns_err *err)

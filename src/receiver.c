@@ -21,6 +21,9 @@
 
 #define BODY_DEPTH	16	/* {"notices":[{"jwt":"..."}]} needs 3 */
 #define RESP_MAX	(4 * 1024 * 1024)
+/* Rejections logged one by one per request; the rest are counted, so a
+ * body of a hundred thousand bad entries cannot flood the error log. */
+#define LOG_REJECTS	8
 
 struct reason {
 	int		 status;
@@ -144,6 +147,7 @@ pns_receiver_precheck(const struct pns_receiver *rc,
 	return 0;
 }
 
+/* Verified notices only: their strings are signed, but still escaped. */
 static void
 log_outcome(const struct pns_http_req *req, const struct pns_notice *n,
     const char *what)
@@ -182,16 +186,15 @@ struct outcome {
 };
 
 static void
-judge(struct pns_receiver *rc, const struct pns_http_req *req,
-    struct json_object *entry, time_t now, const char *received_at,
-    struct pns_nstore_batch *batch, struct outcome *out)
+judge(struct pns_receiver *rc, struct json_object *entry, time_t now,
+    const char *received_at, struct pns_nstore_batch *batch,
+    struct outcome *out)
 {
 	struct pns_notice	*n = &rc->notice;
 	struct pns_err		 err;
 	const char		*tok;
 	size_t			 len = 0;
 	int			 rc2;
-	char			 ra[64];
 
 	out->duplicate = 0;
 	out->id[0] = '\0';
@@ -202,11 +205,6 @@ judge(struct pns_receiver *rc, const struct pns_http_req *req,
 	}
 	out->verdict = pns_notice_verify(&rc->verifier, tok, len, now, n);
 	if (out->verdict != PNS_V_OK) {
-		pns_log(PNS_LOG_INFO, "notice rejected: %s from %s",
-		    pns_verdict_str(out->verdict),
-		    pns_log_escape(req->remote_addr ? req->remote_addr : "-",
-		    strlen(req->remote_addr ? req->remote_addr : "-"), ra,
-		    sizeof(ra)));
 		pns_notice_release(n);
 		return;
 	}
@@ -218,9 +216,7 @@ judge(struct pns_receiver *rc, const struct pns_http_req *req,
 	} else {
 		out->duplicate = rc2 == 1;
 		memcpy(out->id, n->id, strlen(n->id) + 1);
-		log_outcome(req, n, out->duplicate ? "duplicate" : "accepted");
 	}
-	pns_notice_release(n);
 }
 
 static void
@@ -245,11 +241,14 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 	struct pns_nstore_batch	 batch;
 	struct outcome		*outs = NULL;
 	struct pns_err		 err;
-	char			 received_at[32];
-	size_t			 i, n;
+	char			 received_at[32], remote[64];
+	size_t			 i, n, rejects = 0;
 	int			 transient = 0;
 
 	rc->requests++;
+	(void)pns_log_escape(req->remote_addr ? req->remote_addr : "-",
+	    strlen(req->remote_addr ? req->remote_addr : "-"), remote,
+	    sizeof(remote));
 	pns_err_clear(&err);
 	if (pns_json_parse(body, len, BODY_DEPTH, &doc, &err) == -1 ||
 	    (list = pns_json_arr(doc, "notices")) == NULL) {
@@ -263,9 +262,20 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 	}
 	received_now(received_at);
 	pns_nstore_batch_init(&batch);
-	for (i = 0; i < n; i++)
-		judge(rc, req, json_object_array_get_idx(list, i), now,
+	for (i = 0; i < n; i++) {
+		judge(rc, json_object_array_get_idx(list, i), now,
 		    received_at, &batch, &outs[i]);
+		if (outs[i].verdict == PNS_V_OK)
+			log_outcome(req, &rc->notice, outs[i].duplicate ?
+			    "duplicate" : "accepted");
+		else if (rejects++ < LOG_REJECTS)
+			pns_log(PNS_LOG_INFO, "notice rejected: %s from %s",
+			    pns_verdict_str(outs[i].verdict), remote);
+		pns_notice_release(&rc->notice);
+	}
+	if (rejects > LOG_REJECTS)
+		pns_log(PNS_LOG_INFO, "%zu more notices rejected from %s",
+		    rejects - LOG_REJECTS, remote);
 	/* Until the names are durable nothing stored may be acknowledged. */
 	if (pns_nstore_sync(rc->cfg, &batch, &err) == -1) {
 		pns_log(PNS_LOG_ERROR, "syncing notice store: %s", err.msg);

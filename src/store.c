@@ -28,6 +28,33 @@ pns_store_path(const struct pns_config *cfg, char *out, size_t size,
 	return 0;
 }
 
+/*
+ * The 256 notice shards exist from the start, so that no receiving
+ * process ever acknowledges a notice in a shard whose own directory
+ * entry another process created a moment ago and has not yet fsynced.
+ */
+static int
+make_shards(const struct pns_config *cfg, struct pns_err *err)
+{
+	static const char	hex[] = "0123456789abcdef";
+	char			top[PNS_FS_PATH_MAX], dir[PNS_FS_PATH_MAX];
+	char			shard[3];
+	int			i;
+
+	if (pns_store_path(cfg, top, sizeof(top), PNS_DIR_NOTICES, NULL,
+	    err) == -1)
+		return -1;
+	for (i = 0; i < 256; i++) {
+		shard[0] = hex[i / 16];
+		shard[1] = hex[i % 16];
+		shard[2] = '\0';
+		if (pns_path_join(dir, sizeof(dir), top, shard, err) == -1 ||
+		    pns_mkdir(dir, err) == -1)
+			return -1;
+	}
+	return pns_fsync_dir(top, err);
+}
+
 int
 pns_store_init(const struct pns_config *cfg, struct pns_err *err)
 {
@@ -43,6 +70,10 @@ pns_store_init(const struct pns_config *cfg, struct pns_err *err)
 		if (pns_store_path(cfg, path, sizeof(path), subdirs[i], NULL,
 		    err) == -1 || pns_mkdir(path, err) == -1)
 			rc = -1;
+	if (rc == 0)
+		rc = make_shards(cfg, err);
+	if (rc == 0)
+		rc = pns_fsync_dir(cfg->data_dir, err);
 	(void)umask(old);
 	return rc;
 }
