@@ -27,32 +27,51 @@ pns_jws_release(struct pns_jws *jws)
 	pns_jws_init(jws);
 }
 
-/* Decodes a base64url segment and parses it as a JSON object. */
-static struct json_object *
-segment_json(const char *s, size_t len, int depth)
+/*
+ * Decodes a base64url segment into a new buffer (*out, *outlen).
+ * Returns -1 when it is not base64url: the token is then malformed,
+ * whatever the segment was meant to hold.
+ */
+static int
+segment_decode(const char *s, size_t len, char **out, size_t *outlen)
 {
-	unsigned char		*buf;
-	struct json_object	*obj = NULL;
-	long			 n;
+	unsigned char	*buf;
+	long		 n;
 
+	*out = NULL;
 	if ((buf = malloc(len / 4 * 3 + 3)) == NULL)
-		return NULL;
-	if ((n = pns_b64url_decode(s, len, buf)) > 0 &&
-	    pns_json_parse((char *)buf, (size_t)n, depth, &obj, NULL) == 0 &&
+		return -1;
+	if ((n = pns_b64url_decode(s, len, buf)) <= 0) {
+		free(buf);
+		return -1;
+	}
+	*out = (char *)buf;
+	*outlen = (size_t)n;
+	return 0;
+}
+
+/* Parses a decoded segment as a JSON object, or returns NULL. */
+static struct json_object *
+segment_json(const char *buf, size_t len, int depth)
+{
+	struct json_object	*obj = NULL;
+
+	if (pns_json_parse(buf, len, depth, &obj, NULL) == 0 &&
 	    !json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
 		obj = NULL;
 	}
-	free(buf);
 	return obj;
 }
 
 enum pns_verdict
 pns_jws_parse(struct pns_jws *jws, const char *tok, size_t len)
 {
-	const char	*dot1, *dot2, *alg;
-	size_t		 hlen, plen, slen;
-	long		 n;
+	const char		*dot1, *dot2, *alg;
+	char			*hdr = NULL, *pay = NULL;
+	size_t			 hlen, plen, slen, hdr_len = 0, pay_len = 0;
+	long			 n;
+	enum pns_verdict	 v;
 
 	pns_jws_release(jws);
 	if (len == 0 || len > PNS_JWT_MAX)
@@ -73,24 +92,35 @@ pns_jws_parse(struct pns_jws *jws, const char *tok, size_t len)
 	if ((n = pns_b64url_decode(dot2 + 1, slen, jws->sig)) <= 0)
 		return PNS_V_MALFORMED;
 	jws->sig_len = (size_t)n;
+	if (segment_decode(tok, hlen, &hdr, &hdr_len) == -1 ||
+	    segment_decode(dot1 + 1, plen, &pay, &pay_len) == -1) {
+		v = PNS_V_MALFORMED;
+		goto out;
+	}
 
-	if ((jws->header = segment_json(tok, hlen, 4)) == NULL)
-		return PNS_V_BAD_HEADER;
+	v = PNS_V_BAD_HEADER;
+	if ((jws->header = segment_json(hdr, hdr_len, 4)) == NULL)
+		goto out;
 	/* RFC 7515 4.1.11: extensions we do not understand must fail. */
 	if (json_object_object_get_ex(jws->header, "crit", NULL))
-		return PNS_V_BAD_HEADER;
+		goto out;
+	v = PNS_V_BAD_ALG;
 	alg = pns_json_str(jws->header, "alg");
 	if (alg == NULL || strcmp(alg, "RS256") != 0)
-		return PNS_V_BAD_ALG;
-	jws->kid = pns_json_nestr(jws->header, "kid");
-	if (jws->kid == NULL)
-		return PNS_V_NO_KID;
-
-	if ((jws->payload = segment_json(dot1 + 1, plen, PNS_JSON_DEPTH)) == NULL)
-		return PNS_V_BAD_CLAIMS;
+		goto out;
+	v = PNS_V_NO_KID;
+	if ((jws->kid = pns_json_nestr(jws->header, "kid")) == NULL)
+		goto out;
+	v = PNS_V_BAD_CLAIMS;
+	if ((jws->payload = segment_json(pay, pay_len, PNS_JSON_DEPTH)) == NULL)
+		goto out;
+	v = PNS_V_OK;
 	jws->input = tok;
 	jws->input_len = hlen + 1 + plen;
-	return PNS_V_OK;
+out:
+	free(hdr);
+	free(pay);
+	return v;
 }
 
 int

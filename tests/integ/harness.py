@@ -1,0 +1,314 @@
+# SPDX-License-Identifier: ISC
+"""Runs the tool the way it is deployed: a real lighttpd with
+cgi-bin/notices.fcgi under mod_fastcgi, configured through a pns.conf and
+bin/pnsctl, everything inside one temporary directory on 127.0.0.1.
+
+Environment:
+  PNS_FCGI_WRAPPER  command prefix for notices.fcgi (e.g. valgrind ...);
+                    timeouts are stretched when it is set
+  PNS_KEEP_TMP      keep the temporary directory (its path is printed)
+"""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+FCGI = ROOT / "cgi-bin" / "notices.fcgi"
+PNSCTL = ROOT / "bin" / "pnsctl"
+
+# Values written to pns.conf; tests read them from here.
+MAX_BODY_BYTES = 262144        # room for a 100 KB header in one token
+CLOCK_LEEWAY = 10
+JWKS_REFETCH_INTERVAL = 3
+NOTICE_TYPES = "LtiHelloWorldNotice LtiContextCopyNotice"
+
+# Proxy variables would send the receiver's key fetches (libcurl) and our
+# requests elsewhere; everything here is on 127.0.0.1.
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY",
+               "HTTPS_PROXY", "ALL_PROXY")
+
+
+def free_port():
+    """A port nothing listens on right now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    """An HTTP answer: status, headers, raw body and, if any, its JSON."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            self.json = None
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self):
+        return "<Response %d %r>" % (self.status, self.body[:300])
+
+
+class Server:
+    """lighttpd + notices.fcgi + a data directory, started and stopped as
+    one unit."""
+
+    def __init__(self):
+        # lighttpd execs bin-path without a PATH search: the wrapper's
+        # program must be an absolute path.
+        self.wrapper = os.environ.get("PNS_FCGI_WRAPPER", "").split()
+        if self.wrapper:
+            self.wrapper[0] = shutil.which(self.wrapper[0]) or self.wrapper[0]
+        # Under valgrind every request is many times slower.
+        self.slow = 10 if self.wrapper else 1
+        self.tmp = Path(tempfile.mkdtemp(prefix="pns-integ-"))
+        self.data_dir = self.tmp / "data"
+        self.conf = self.tmp / "pns.conf"
+        self.errorlog = self.tmp / "lighttpd-error.log"
+        self.port = None
+        self.proc = None
+        self.final_error_log = ""
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in _PROXY_VARS}
+        self.env["no_proxy"] = self.env["NO_PROXY"] = "127.0.0.1,localhost"
+        self.env["PNS_CONFIG"] = str(self.conf)
+
+    # -- configuration ------------------------------------------------
+
+    def write_config(self):
+        self.conf.write_text(
+            "# Written by tests/integ/harness.py for one test run.\n"
+            "base_url = http://127.0.0.1:%d/cgi-bin\n"
+            "data_dir = %s\n"
+            "notice_types = %s\n"
+            "max_body_bytes = %d\n"
+            "clock_leeway = %d\n"
+            "jwks_refetch_interval = %d\n"
+            "jwks_max_age = 3600\n"
+            "http_timeout = %d\n"
+            "jwks_max_bytes = 65536\n"
+            "log_level = info\n" % (
+                self.port, self.data_dir, NOTICE_TYPES, MAX_BODY_BYTES,
+                CLOCK_LEEWAY, JWKS_REFETCH_INTERVAL, 5 * self.slow))
+
+    def pnsctl(self, *args, check=True):
+        """Runs bin/pnsctl with this run's configuration."""
+        res = subprocess.run([str(PNSCTL)] + [str(a) for a in args],
+                             env=self.env, capture_output=True, text=True,
+                             timeout=60)
+        if check and res.returncode != 0:
+            raise RuntimeError("pnsctl %s: exit %d\n%s%s" % (
+                " ".join(map(str, args)), res.returncode, res.stdout,
+                res.stderr))
+        return res
+
+    def add_platform(self, issuer, client_id, jwks_url, deployments):
+        args = ["platform", "add", "--issuer", issuer,
+                "--client-id", client_id,
+                "--auth-url", "http://127.0.0.1:1/auth",
+                "--token-url", "http://127.0.0.1:1/token",
+                "--jwks-url", jwks_url]
+        for d in deployments:
+            args += ["--deployment", d]
+        self.pnsctl(*args)
+
+    def notices(self):
+        """The stored notices, as `pnsctl notices list --json` prints."""
+        return json.loads(self.pnsctl("notices", "list", "--json").stdout)
+
+    # -- lighttpd -----------------------------------------------------
+
+    def init(self):
+        """Writes pns.conf and runs pnsctl init (before any platform)."""
+        self.port = free_port()
+        self.write_config()
+        self.pnsctl("init")
+
+    def start(self):
+        """Starts lighttpd and waits until notices.fcgi answers.  A port
+        taken between choosing and binding it is retried a few times."""
+        for attempt in range(3):
+            if attempt:
+                self.port = free_port()
+                self.write_config()
+            if self._start_once():
+                return
+            if "Address already in use" not in self.error_log():
+                break
+        raise RuntimeError("lighttpd did not come up:\n" + self.error_log())
+
+    def _start_once(self):
+        docroot = self.tmp / "www"
+        docroot.mkdir(exist_ok=True)
+        # lighttpd splits bin-path on spaces (no quoting): a wrapper
+        # command works as long as its words have no spaces.
+        bin_path = " ".join(self.wrapper + [str(FCGI)])
+        tpl = string.Template((HERE / "lighttpd.conf.in").read_text())
+        conf = self.tmp / "lighttpd.conf"
+        conf.write_text(tpl.substitute(
+            port=self.port, docroot=docroot, errorlog=self.errorlog,
+            max_request_kib=4 * MAX_BODY_BYTES // 1024,
+            socket=self.tmp / "notices.sock", bin_path=bin_path,
+            pns_config=self.conf))
+        # lighttpd's own stderr (start-up errors, the FastCGI children's
+        # stderr until the error log is open) is kept for error_log().
+        with open(self.tmp / "lighttpd-stderr.log", "ab") as stderr:
+            self.proc = subprocess.Popen(
+                ["lighttpd", "-D", "-f", str(conf)], env=self.env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=stderr)
+        deadline = time.monotonic() + 30 * self.slow
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.proc = None
+                return False
+            try:
+                # The program itself answers a GET with 405.
+                if self.request("GET", timeout=2).status == 405:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop_lighttpd()
+        return False
+
+    def fcgi_pids(self):
+        """Process ids of the notices.fcgi processes lighttpd spawned."""
+        if self.proc is None:
+            return set()
+        pids = set()
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = (Path("/proc") / entry / "stat").read_text()
+                cmd = (Path("/proc") / entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            # Field 4 (ppid) follows the parenthesised command name.
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == self.proc.pid and b"notices.fcgi" in cmd:
+                pids.add(int(entry))
+        return pids
+
+    def stop_lighttpd(self):
+        if self.proc is None:
+            return
+        children = self.fcgi_pids()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15 * self.slow)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=15)
+        self.proc = None
+        # lighttpd signals its FastCGI children as it exits; wait for them
+        # so that a wrapper (valgrind) finishes writing its report.
+        deadline = time.monotonic() + 15 * self.slow
+        while children and time.monotonic() < deadline:
+            children = {p for p in children if _alive_fcgi(p)}
+            time.sleep(0.1)
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def stop(self):
+        """Stops everything and removes the temporary directory, keeping
+        lighttpd's error log text in final_error_log."""
+        self.stop_lighttpd()
+        self.final_error_log = self.error_log()
+        if os.environ.get("PNS_KEEP_TMP"):
+            print("kept", self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def error_log(self):
+        text = ""
+        for name in ("lighttpd-stderr.log", "lighttpd-error.log"):
+            try:
+                text += (self.tmp / name).read_text(errors="replace")
+            except OSError:
+                pass
+        return text
+
+    # -- requests -----------------------------------------------------
+
+    @property
+    def path(self):
+        return "/cgi-bin/notices.fcgi"
+
+    def request(self, method, path=None, body=None, headers=None,
+                timeout=None, chunked=False):
+        """One HTTP exchange on a fresh connection (http.client ignores
+        proxy variables, and a fresh connection keeps tests independent)."""
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=timeout or 60 * self.slow)
+        try:
+            if chunked:
+                conn.request(method, path or self.path, body=iter([body]),
+                             headers=headers or {}, encode_chunked=True)
+            else:
+                conn.request(method, path or self.path, body=body,
+                             headers=headers or {})
+            resp = conn.getresponse()
+            return Response(resp.status, resp.getheaders(), resp.read())
+        finally:
+            conn.close()
+
+    def post(self, body, content_type="application/json", path=None,
+             **kw):
+        """POSTs body (bytes, str, or a JSON-serialisable object)."""
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        headers = {}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        return self.request("POST", path=path, body=body, headers=headers,
+                            **kw)
+
+    def raw(self, data, timeout=None):
+        """Sends bytes as they are and returns (status, head, body): for
+        requests http.client will not make, such as a POST without any
+        Content-Length."""
+        with socket.create_connection(("127.0.0.1", self.port),
+                                      timeout=timeout or 30 * self.slow) as s:
+            s.sendall(data)
+            chunks = []
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        reply = b"".join(chunks)
+        head, _, body = reply.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1]) if head else 0
+        return status, head.decode("latin-1"), body
+
+
+def _alive_fcgi(pid):
+    try:
+        return b"notices.fcgi" in Path("/proc/%d/cmdline" % pid).read_bytes()
+    except OSError:
+        return False
