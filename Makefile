@@ -17,8 +17,8 @@ SYSCONFDIR	?= $(PREFIX)/etc
 DEFAULT_CONFIG	?= $(SYSCONFDIR)/pns/pns.conf
 PYTHON		?= /usr/bin/python3
 
-DEPS		 = fcgi json-c libcurl libcrypto
-TEST_DEPS	 = check libjwt
+DEPS		 = fcgi json-c libcurl libcrypto libjwt
+TEST_DEPS	 = check
 
 WARN	 = -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wwrite-strings -Wshadow -Wpointer-arith -Wformat=2 -Wvla
@@ -46,7 +46,7 @@ CTL_OBJ	 = $(CTL_SRC:src/pnsctl/%.c=$(B)/pnsctl/%.o)
 UNIT_SRC = $(wildcard tests/unit/check_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBPNS	 = $(B)/libpns.a
-PROGS	 = cgi-bin/notices.fcgi bin/pnsctl
+PROGS	 = cgi-bin/notices.fcgi cgi-bin/lti.cgi bin/pnsctl
 
 .PHONY: all deps test unit integ run clean valgrind fuzz FORCE
 
@@ -74,6 +74,9 @@ $(LIBPNS): $(LIB_OBJ)
 	ar rcs $@ $(LIB_OBJ)
 
 cgi-bin/notices.fcgi: cgi-bin/notices.fcgi.c $(LIBPNS) $(wildcard include/*.h) build/variant
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPNS) $(LIBS)
+
+cgi-bin/lti.cgi: cgi-bin/lti.cgi.c $(LIBPNS) $(wildcard include/*.h) build/variant
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPNS) $(LIBS)
 
 bin/pnsctl: $(CTL_OBJ) $(LIBPNS) build/variant

@@ -31,6 +31,10 @@ struct pns_config {
 	long	http_timeout;
 	long	jwks_max_bytes;
 	int	log_level;		/* enum pns_log_level */
+	char	tool_title[128];
+	char	tool_description[512];
+	long	state_ttl;
+	long	handler_refresh;
 };
 
 /* Fills cfg with the defaults; base_url and data_dir are left empty. */

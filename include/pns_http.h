@@ -21,4 +21,24 @@ int	pns_http_global_init(struct pns_err *err);
 int	pns_http_get(const char *url, long timeout, struct pns_buf *body,
 	    struct pns_err *err);
 
+/* One outgoing request, for the calls that send a body or a token. */
+struct pns_http_call {
+	const char	*method;	/* "GET", "POST", "PUT" */
+	const char	*url;
+	const char	*bearer;	/* Authorization: Bearer, or NULL */
+	const char	*content_type;	/* of body, or NULL */
+	const char	*body;		/* or NULL */
+	size_t		 body_len;
+	long		 timeout;	/* seconds, whole exchange */
+	long		 status;	/* out: HTTP status, 0 if none */
+};
+
+/*
+ * Performs call, putting the answer in resp (its max is the cap).  Fails
+ * only when no HTTP answer arrived (or it was too large); any status,
+ * 4xx and 5xx included, is an answer and is left in call->status.
+ */
+int	pns_http_request(struct pns_http_call *call, struct pns_buf *resp,
+	    struct pns_err *err);
+
 #endif

@@ -10,25 +10,14 @@
 #include <time.h>
 
 #include "pns_config.h"
-#include "pns_jwks.h"
 #include "pns_jws.h"
-#include "pns_platform.h"
 #include "pns_verdict.h"
+#include "pns_verifier.h"
 
 #define PNS_CLAIM_VERSION	"https://purl.imsglobal.org/spec/lti/claim/version"
 #define PNS_CLAIM_DEPLOYMENT	"https://purl.imsglobal.org/spec/lti/claim/deployment_id"
 #define PNS_CLAIM_NOTICE	"https://purl.imsglobal.org/spec/lti/claim/notice"
 #define PNS_NOTICE_ID_MAX	256
-
-/* What a verifier keeps across requests: config, key cache, scratch. */
-struct pns_verifier {
-	const struct pns_config	*cfg;
-	struct pns_jwks_cache	 jwks;
-	struct pns_platform	 platform;	/* of the last notice */
-};
-
-void	pns_verifier_init(struct pns_verifier *v, const struct pns_config *cfg);
-void	pns_verifier_release(struct pns_verifier *v);
 
 /* A notice being verified.  Strings are borrowed from jws.payload and
  * the token, valid until pns_notice_release. */

@@ -13,6 +13,12 @@
  *     jwks/<h>.lock        one fetch at a time per key set
  *     notices/<hh>/<h>.json one notice: h = H(iss, client_id, notice id),
  *                          hh its first two hex digits
+ *     state/<h>.json       a pending OIDC login: h = H(state)
+ *     tokens/<h>.json      a cached access token: h = H(token_url,
+ *                          client_id, scope)
+ *     handlers/<h>.json    notice-handler registration of a deployment:
+ *                          h = H(issuer, client_id, deployment_id)
+ *     handlers/<h>.lock    one registration at a time per deployment
  */
 #ifndef PNS_STORE_H
 #define PNS_STORE_H
@@ -24,6 +30,9 @@
 #define PNS_DIR_PLATFORMS	"platforms"
 #define PNS_DIR_JWKS		"jwks"
 #define PNS_DIR_NOTICES		"notices"
+#define PNS_DIR_STATE		"state"
+#define PNS_DIR_TOKENS		"tokens"
+#define PNS_DIR_HANDLERS	"handlers"
 
 /* Creates data_dir and its subdirectories (0700); idempotent. */
 int	pns_store_init(const struct pns_config *cfg, struct pns_err *err);

@@ -31,6 +31,11 @@ int	pns_toolkey_load(const struct pns_config *cfg, struct pns_toolkey *k,
 	    struct pns_err *err);
 void	pns_toolkey_release(struct pns_toolkey *k);
 
+/* Appends the private key in PEM to pem (for libjwt, which signs from
+ * PEM text).  The caller wipes and releases pem. */
+int	pns_toolkey_pem(const struct pns_config *cfg, struct pns_buf *pem,
+	    struct pns_err *err);
+
 /* Appends {"keys":[{kty, alg, use, kid, n, e}]} to out. */
 int	pns_toolkey_jwks(const struct pns_toolkey *k, struct pns_buf *out,
 	    struct pns_err *err);

@@ -3,9 +3,9 @@
 # As root it runs apt-get; otherwise it prints the one line to run.
 set -eu
 
-build="gcc make pkg-config libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev"
+build="gcc make pkg-config libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libjwt-dev"
 runtime="lighttpd"
-testing="check libjwt-dev libsubunit-dev python3-jwt python3-cryptography valgrind curl clang libclang-rt-14-dev"
+testing="check libsubunit-dev python3-jwt python3-cryptography valgrind curl clang libclang-rt-14-dev"
 
 case "${1:-test}" in
 run)	want="$build $runtime" ;;

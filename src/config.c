@@ -16,7 +16,7 @@
 #include "pns_util.h"
 #include "banned.h"
 
-enum kind { K_URL, K_PATH, K_TYPES, K_NUM, K_LEVEL };
+enum kind { K_URL, K_PATH, K_TYPES, K_NUM, K_LEVEL, K_TEXT };
 
 struct field {
 	const char	*key;
@@ -43,6 +43,10 @@ static const struct field fields[] = {
 	N(jwks_max_bytes, 1024, 4L * 1024 * 1024),
 	{ "log_level", K_LEVEL, offsetof(struct pns_config, log_level),
 	    sizeof(int), 0, 0 },
+	S(tool_title, K_TEXT),
+	S(tool_description, K_TEXT),
+	N(state_ttl, 60, 3600),
+	N(handler_refresh, 3600, 2592000),
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -59,6 +63,12 @@ pns_config_defaults(struct pns_config *cfg)
 	cfg->http_timeout = 10;
 	cfg->jwks_max_bytes = 256 * 1024;
 	cfg->log_level = PNS_LOG_INFO;
+	(void)snprintf(cfg->tool_title, sizeof(cfg->tool_title), "%s",
+	    "Notice receiver");
+	(void)snprintf(cfg->tool_description, sizeof(cfg->tool_description),
+	    "%s", "Receives LTI Platform Notification Service notices.");
+	cfg->state_ttl = 600;
+	cfg->handler_refresh = 86400;
 }
 
 static int
@@ -151,6 +161,17 @@ set_field(struct pns_config *cfg, const struct field *f, const char *v,
 			    "%s:%zu: %s is %s (allowed %ld to %ld)", name,
 			    lineno, f->key, errstr, f->min, f->max);
 		*(long *)(void *)base = (long)n;
+		return 0;
+	case K_TEXT:
+		/* Shown in JSON and HTML (escaped there); no control bytes. */
+		for (n = 0; v[n] != '\0'; n++)
+			if ((unsigned char)v[n] < 0x20)
+				break;
+		if (v[n] != '\0' || len >= f->size)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s is too long or has control characters",
+			    name, lineno, f->key);
+		memcpy(base, v, len + 1);
 		return 0;
 	case K_LEVEL:
 		if ((lvl = pns_log_level_parse(v)) < 0)

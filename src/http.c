@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Bounded outgoing HTTP with libcurl; see pns_http.h. */
+#include <stdio.h>
+
 #include <curl/curl.h>
 
 #include "pns_http.h"
@@ -31,6 +33,80 @@ pns_http_global_init(struct pns_err *err)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return pns_err_set(err, PNS_ENET, "curl_global_init failed");
 	return 0;
+}
+
+int
+pns_http_request(struct pns_http_call *call, struct pns_buf *resp,
+    struct pns_err *err)
+{
+	CURL			*c;
+	CURLcode		 rc;
+	struct curl_slist	*hdrs = NULL, *h;
+	struct sink		 s = { resp, err, 0 };
+	char			 line[4096];
+	int			 n, ret = -1, ok = 1;
+
+	call->status = 0;
+	if ((c = curl_easy_init()) == NULL)
+		return pns_err_set(err, PNS_ENOMEM, "curl_easy_init failed");
+	if (call->bearer != NULL) {
+		n = snprintf(line, sizeof(line), "Authorization: Bearer %s",
+		    call->bearer);
+		ok = n > 0 && (size_t)n < sizeof(line);
+		if (ok && (h = curl_slist_append(hdrs, line)) != NULL)
+			hdrs = h;
+		else
+			ok = 0;
+	}
+	if (ok && call->content_type != NULL) {
+		n = snprintf(line, sizeof(line), "Content-Type: %s",
+		    call->content_type);
+		ok = n > 0 && (size_t)n < sizeof(line);
+		if (ok && (h = curl_slist_append(hdrs, line)) != NULL)
+			hdrs = h;
+		else
+			ok = 0;
+	}
+	if (ok && (h = curl_slist_append(hdrs, "Accept: application/json")) != NULL)
+		hdrs = h;
+	else
+		ok = 0;
+	/* Redirects are not followed: a POST or PUT must not be replayed
+	 * elsewhere with the bearer token. */
+	if (!ok ||
+	    curl_easy_setopt(c, CURLOPT_URL, call->url) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call->method) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT, call->timeout) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, call->timeout) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_USERAGENT, "pns/1") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s) != CURLE_OK ||
+	    (call->body != NULL &&
+	    (curl_easy_setopt(c, CURLOPT_POSTFIELDS, call->body) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)call->body_len) != CURLE_OK))) {
+		pns_err_set(err, PNS_ENET, "curl_easy_setopt failed");
+		goto out;
+	}
+	rc = curl_easy_perform(c);
+	if (s.over) {
+		pns_err_set(err, PNS_ELIMIT, "answer larger than %zu bytes",
+		    resp->max);
+		goto out;
+	}
+	if (rc != CURLE_OK) {
+		pns_err_set(err, PNS_ENET, "%s", curl_easy_strerror(rc));
+		goto out;
+	}
+	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &call->status);
+	ret = 0;
+out:
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	return ret;
 }
 
 int

@@ -8,25 +8,9 @@
 #include <string.h>
 
 #include "pns_json.h"
-#include "pns_log.h"
 #include "pns_notice.h"
 #include "pns_util.h"
 #include "banned.h"
-
-void
-pns_verifier_init(struct pns_verifier *v, const struct pns_config *cfg)
-{
-	v->cfg = cfg;
-	pns_jwks_cache_init(&v->jwks, cfg);
-	pns_platform_init(&v->platform);
-}
-
-void
-pns_verifier_release(struct pns_verifier *v)
-{
-	pns_jwks_cache_release(&v->jwks);
-	pns_platform_release(&v->platform);
-}
 
 void
 pns_notice_init(struct pns_notice *n)
@@ -70,8 +54,6 @@ pns_notice_verify(struct pns_verifier *v, const char *tok, size_t len,
     time_t now, struct pns_notice *n)
 {
 	enum pns_verdict	 r;
-	struct pns_err		 err;
-	EVP_PKEY		*pkey;
 	const char		*f[3];
 
 	pns_notice_release(n);
@@ -85,22 +67,8 @@ pns_notice_verify(struct pns_verifier *v, const char *tok, size_t len,
 	if ((r = pns_notice_check_claims(n)) != PNS_V_OK)
 		return r;
 
-	/* Read afresh for each notice: another process (a launch, pnsctl)
-	 * may have added a deployment since the last one. */
-	pns_err_clear(&err);
-	if (pns_platform_load(v->cfg, n->claims.iss, n->claims.client_id,
-	    &v->platform, &err) == -1) {
-		if (err.code != PNS_ENOENT)
-			pns_log(PNS_LOG_ERROR, "platform: %s", err.msg);
-		pns_platform_release(&v->platform);
-		return err.code == PNS_ENOENT ? PNS_V_UNKNOWN_PLATFORM :
-		    PNS_V_STORAGE;
-	}
-	if ((r = pns_jwks_find(&v->jwks, v->platform.jwks_url, n->jws.kid, now,
-	    &pkey)) != PNS_V_OK)
+	if ((r = pns_verify_signature(v, &n->jws, &n->claims, now)) != PNS_V_OK)
 		return r;
-	if (!pns_jws_verify(&n->jws, pkey))
-		return PNS_V_BAD_SIGNATURE;
 	if (n->deployment_id == NULL ||
 	    !pns_platform_has_deployment(&v->platform, n->deployment_id))
 		return PNS_V_UNKNOWN_DEPLOYMENT;

@@ -10,6 +10,7 @@
 
 static const char *const subdirs[] = {
 	PNS_DIR_KEYS, PNS_DIR_PLATFORMS, PNS_DIR_JWKS, PNS_DIR_NOTICES,
+	PNS_DIR_STATE, PNS_DIR_TOKENS, PNS_DIR_HANDLERS,
 };
 #define NSUBDIRS (sizeof(subdirs) / sizeof(subdirs[0]))
 

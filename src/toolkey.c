@@ -126,6 +126,17 @@ out:
 	return rc;
 }
 
+int
+pns_toolkey_pem(const struct pns_config *cfg, struct pns_buf *pem,
+    struct pns_err *err)
+{
+	char	dir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX];
+
+	if (key_dir(cfg, dir, path, err) == -1)
+		return -1;
+	return pns_read_file(path, pem, err);
+}
+
 void
 pns_toolkey_release(struct pns_toolkey *k)
 {

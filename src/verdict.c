@@ -22,6 +22,13 @@ static const char *const names[PNS_V__MAX] = {
 	"bad_signature",	/* PNS_V_BAD_SIGNATURE */
 	"unknown_deployment",	/* PNS_V_UNKNOWN_DEPLOYMENT */
 	"storage",		/* PNS_V_STORAGE */
+	"bad_request",		/* PNS_V_BAD_REQUEST */
+	"bad_state",		/* PNS_V_BAD_STATE */
+	"platform_mismatch",	/* PNS_V_PLATFORM_MISMATCH */
+	"bad_nonce",		/* PNS_V_BAD_NONCE */
+	"bad_message_type",	/* PNS_V_BAD_MESSAGE_TYPE */
+	"missing_claim",	/* PNS_V_MISSING_CLAIM */
+	"bad_target_link_uri",	/* PNS_V_BAD_TARGET_LINK_URI */
 };
 
 const char *

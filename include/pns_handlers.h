@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Automatic registration of notice handlers (docs/launch.md).  A launch
+ * that carries the platformnotificationservice claim asks for every type
+ * in the configuration that the platform supports to be sent to
+ * {base_url}/notices.fcgi/<deployment>.  What was registered, where and
+ * when, and the last error, are kept per (platform, deployment) in
+ * data_dir/handlers, and a registration is only repeated when something
+ * changed or handler_refresh seconds have passed.
+ */
+#ifndef PNS_HANDLERS_H
+#define PNS_HANDLERS_H
+
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "pns_config.h"
+#include "pns_err.h"
+#include "pns_platform.h"
+
+/* What the launch page shows of a deployment's registration. */
+struct pns_handlers_status {
+	int	 registered;		/* some types are registered */
+	int	 attempted;		/* a registration ran in this call */
+	char	 types[1024];		/* registered types, space-separated */
+	char	 registered_at[21];
+	char	 last_error[256];
+	char	 pns_url[PNS_URL_MAX];
+};
+
+/*
+ * Registers the handlers of deployment_id at platform p from the PNS
+ * claim of a verified launch, unless the record says it is done.  Never
+ * fails the caller: the outcome, errors included, is in st and in the
+ * record.  Returns 0, or -1 only when the claim is unusable (err says why).
+ */
+int	pns_handlers_sync(const struct pns_config *cfg,
+	    const struct pns_platform *p, const char *deployment_id,
+	    struct json_object *claim, time_t now,
+	    struct pns_handlers_status *st, struct pns_err *err);
+
+/* Reads the record of (p, deployment_id) into st; ENOENT when none. */
+int	pns_handlers_status(const struct pns_config *cfg,
+	    const struct pns_platform *p, const char *deployment_id,
+	    struct pns_handlers_status *st, struct pns_err *err);
+
+/* The handler URL of a deployment: base_url/notices.fcgi/<encoded id>. */
+int	pns_handlers_url(const struct pns_config *cfg, const char *deployment_id,
+	    struct pns_buf *out, struct pns_err *err);
+
+#endif

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Notice-handler registration; see pns_handlers.h.  Two launches at the
+ * same moment serialise on the deployment's lock: the second finds the
+ * record the first wrote and does nothing.  The whole registration runs
+ * against one deadline of http_timeout seconds, so a slow platform delays
+ * a launch by at most that.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "pns_form.h"
+#include "pns_fs.h"
+#include "pns_handlers.h"
+#include "pns_http.h"
+#include "pns_json.h"
+#include "pns_log.h"
+#include "pns_store.h"
+#include "pns_token.h"
+#include "banned.h"
+
+#define RECORD_MAX	(64 * 1024)
+#define REPLY_MAX	(256 * 1024)
+
+int
+pns_handlers_url(const struct pns_config *cfg, const char *deployment_id,
+    struct pns_buf *out, struct pns_err *err)
+{
+	if (pns_buf_adds(out, cfg->base_url, err) == -1 ||
+	    pns_buf_adds(out, "/notices.fcgi/", err) == -1)
+		return -1;
+	return pns_url_encode(out, deployment_id, err);
+}
+
+static int
+record_paths(const struct pns_config *cfg, const struct pns_platform *p,
+    const char *deployment_id, char *dir, char *name, char *lock,
+    struct pns_err *err)
+{
+	const char	*f[3] = { p->issuer, p->client_id, deployment_id };
+	char		 h[65], lname[80];
+
+	pns_hash_fields(h, 3, f);
+	(void)snprintf(name, 80, "%s.json", h);
+	(void)snprintf(lname, sizeof(lname), "%s.lock", h);
+	if (pns_store_path(cfg, dir, PNS_FS_PATH_MAX, PNS_DIR_HANDLERS, NULL,
+	    err) == -1)
+		return -1;
+	return pns_path_join(lock, PNS_FS_PATH_MAX, dir, lname, err);
+}
+
+static struct json_object *
+load_record(const char *dir, const char *name)
+{
+	char			 path[PNS_FS_PATH_MAX];
+	struct pns_buf		 b;
+	struct json_object	*o = NULL;
+
+	pns_buf_init(&b, RECORD_MAX);
+	if (pns_path_join(path, sizeof(path), dir, name, NULL) == 0 &&
+	    pns_read_file(path, &b, NULL) == 0 &&
+	    pns_json_parse(b.data, b.len, 8, &o, NULL) == 0 &&
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	pns_buf_release(&b);
+	return o;
+}
+
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	(void)snprintf(dst, size, "%s", src != NULL ? src : "");
+}
+
+static void
+fill_status(struct json_object *rec, struct pns_handlers_status *st)
+{
+	copy_str(st->types, sizeof(st->types), pns_json_str(rec, "types"));
+	copy_str(st->registered_at, sizeof(st->registered_at),
+	    pns_json_str(rec, "registered_at"));
+	copy_str(st->last_error, sizeof(st->last_error),
+	    pns_json_str(rec, "last_error"));
+	copy_str(st->pns_url, sizeof(st->pns_url), pns_json_str(rec, "pns_url"));
+	st->registered = st->types[0] != '\0';
+}
+
+int
+pns_handlers_status(const struct pns_config *cfg, const struct pns_platform *p,
+    const char *deployment_id, struct pns_handlers_status *st,
+    struct pns_err *err)
+{
+	char			 dir[PNS_FS_PATH_MAX], name[80];
+	char			 lock[PNS_FS_PATH_MAX];
+	struct json_object	*rec;
+
+	memset(st, 0, sizeof(*st));
+	if (record_paths(cfg, p, deployment_id, dir, name, lock, err) == -1)
+		return -1;
+	if ((rec = load_record(dir, name)) == NULL)
+		return pns_err_set(err, PNS_ENOENT, "no registration record");
+	fill_status(rec, st);
+	json_object_put(rec);
+	return 0;
+}
+
+/* The configured types the platform supports, in configuration order. */
+static int
+wanted_types(const struct pns_config *cfg, struct json_object *supported,
+    char *out, size_t size)
+{
+	const char	*p = cfg->notice_types, *end;
+	char		 type[128];
+	size_t		 i, n, o = 0, len;
+	int		 found;
+
+	out[0] = '\0';
+	n = json_object_array_length(supported);
+	while (*p != '\0') {
+		end = strchr(p, ' ');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len < sizeof(type)) {
+			memcpy(type, p, len);
+			type[len] = '\0';
+			found = 0;
+			for (i = 0; i < n && !found; i++)
+				found = strcmp(json_object_get_string(
+				    json_object_array_get_idx(supported, i)),
+				    type) == 0;
+			if (found && o + len + 2 < size) {
+				if (o > 0)
+					out[o++] = ' ';
+				memcpy(out + o, type, len + 1);
+				o += len;
+			}
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * Whether a PUT reply confirms type -> handler.  Canvas answers the
+ * handler ({notice_type, handler}); older Canvas and other platforms the
+ * whole catalog ({notice_handlers: [...]}); an empty 2xx body is taken
+ * at its word.
+ */
+static int
+reply_confirms(const struct pns_buf *reply, const char *type,
+    const char *handler)
+{
+	struct json_object	*o = NULL, *list, *e;
+	const char		*t, *h;
+	size_t			 i, n;
+	int			 ok = 0;
+
+	if (reply->len == 0)
+		return 1;
+	if (pns_json_parse(reply->data, reply->len, 8, &o, NULL) == -1)
+		return 0;
+	if ((t = pns_json_str(o, "notice_type")) != NULL) {
+		h = pns_json_str(o, "handler");
+		ok = strcmp(t, type) == 0 && h != NULL && strcmp(h, handler) == 0;
+	} else if ((list = pns_json_arr(o, "notice_handlers")) != NULL) {
+		n = json_object_array_length(list);
+		for (i = 0; i < n && !ok; i++) {
+			e = json_object_array_get_idx(list, i);
+			t = pns_json_str(e, "notice_type");
+			h = pns_json_str(e, "handler");
+			ok = t != NULL && h != NULL && strcmp(t, type) == 0 &&
+			    strcmp(h, handler) == 0;
+		}
+	}
+	json_object_put(o);
+	return ok;
+}
+
+/* The error message of a platform's error body, for the record. */
+static void
+reply_error(const struct pns_buf *reply, long status, char *out, size_t size)
+{
+	struct json_object	*o = NULL, *errs;
+	const char		*msg = NULL;
+	char			 esc[160];
+
+	if (pns_json_parse(reply->data, reply->len, 8, &o, NULL) == 0 &&
+	    (errs = pns_json_obj(o, "errors")) != NULL)
+		msg = pns_json_str(errs, "message");
+	if (msg != NULL)
+		(void)snprintf(out, size, "HTTP %ld: %s", status,
+		    pns_log_escape(msg, strlen(msg), esc, sizeof(esc)));
+	else
+		(void)snprintf(out, size, "HTTP %ld", status);
+	json_object_put(o);
+}
+
+static long
+remaining(time_t deadline)
+{
+	long	left = (long)(deadline - time(NULL));
+
+	return left > 1 ? left : 1;
+}
+
+/* PUTs every wanted type; the first failure stops and is returned. */
+static int
+register_types(const struct pns_config *cfg, const struct pns_platform *p,
+    const char *pns_url, const char *handler, const char *wanted,
+    time_t now, time_t deadline, char *done, size_t donesz, char *error,
+    size_t errsz)
+{
+	struct pns_http_call	 call;
+	struct pns_buf		 body, reply;
+	struct pns_err		 err;
+	struct json_object	*o;
+	char			 token[PNS_TOKEN_MAX], type[128];
+	const char		*w = wanted, *end, *text;
+	size_t			 len, o_len = 0;
+	int			 rc = -1;
+
+	done[0] = '\0';
+	pns_err_clear(&err);
+	pns_buf_init(&body, 16 * 1024);
+	pns_buf_init(&reply, REPLY_MAX);
+	if (pns_token_get(cfg, p, PNS_SCOPE_NOTICEHANDLERS, now,
+	    remaining(deadline), token, &err) == -1) {
+		(void)snprintf(error, errsz, "access token: %.200s", err.msg);
+		goto out;
+	}
+	while (*w != '\0') {
+		end = strchr(w, ' ');
+		len = end != NULL ? (size_t)(end - w) : strlen(w);
+		if (len >= sizeof(type))
+			break;
+		memcpy(type, w, len);
+		type[len] = '\0';
+		w += len;
+		while (*w == ' ')
+			w++;
+
+		o = json_object_new_object();
+		json_object_object_add(o, "notice_type",
+		    json_object_new_string(type));
+		json_object_object_add(o, "handler",
+		    json_object_new_string(handler));
+		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE);
+		pns_buf_reset(&body);
+		pns_buf_reset(&reply);
+		(void)pns_buf_adds(&body, text, NULL);
+		json_object_put(o);
+
+		memset(&call, 0, sizeof(call));
+		call.method = "PUT";
+		call.url = pns_url;
+		call.bearer = token;
+		call.content_type = "application/json";
+		call.body = body.data;
+		call.body_len = body.len;
+		call.timeout = remaining(deadline);
+		pns_err_clear(&err);
+		if (pns_http_request(&call, &reply, &err) == -1) {
+			(void)snprintf(error, errsz, "%.60s: %.180s", type, err.msg);
+			goto out;
+		}
+		if (call.status == 401)
+			pns_token_forget(cfg, p, PNS_SCOPE_NOTICEHANDLERS);
+		if (call.status < 200 || call.status > 299) {
+			reply_error(&reply, call.status, error, errsz);
+			goto out;
+		}
+		if (!reply_confirms(&reply, type, handler)) {
+			(void)snprintf(error, errsz, "%s: the platform's answer "
+			    "does not confirm the handler", type);
+			goto out;
+		}
+		if (o_len + len + 2 < donesz) {
+			if (o_len > 0)
+				done[o_len++] = ' ';
+			memcpy(done + o_len, type, len + 1);
+			o_len += len;
+		}
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(token, sizeof(token));
+	pns_buf_release(&body);
+	pns_buf_release(&reply);
+	return rc;
+}
+
+static int
+save_record(const char *dir, const char *name, const struct pns_platform *p,
+    const char *deployment_id, const char *pns_url, const char *handler,
+    const char *wanted, const struct pns_handlers_status *st, time_t now,
+    struct pns_err *err)
+{
+	struct json_object	*o;
+	const char		*text;
+	char			 when[21];
+	int			 rc;
+
+	pns_iso8601_fmt(now, when);
+	if ((o = json_object_new_object()) == NULL)
+		return pns_err_set(err, PNS_ENOMEM, "out of memory");
+	json_object_object_add(o, "issuer", json_object_new_string(p->issuer));
+	json_object_object_add(o, "client_id",
+	    json_object_new_string(p->client_id));
+	json_object_object_add(o, "deployment_id",
+	    json_object_new_string(deployment_id));
+	json_object_object_add(o, "pns_url", json_object_new_string(pns_url));
+	json_object_object_add(o, "handler", json_object_new_string(handler));
+	json_object_object_add(o, "wanted", json_object_new_string(wanted));
+	json_object_object_add(o, "types", json_object_new_string(st->types));
+	json_object_object_add(o, "registered_at",
+	    json_object_new_string(st->registered_at));
+	json_object_object_add(o, "attempted_at", json_object_new_string(when));
+	json_object_object_add(o, "last_error",
+	    json_object_new_string(st->last_error));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	rc = pns_write_atomic(dir, name, text, strlen(text), err);
+	json_object_put(o);
+	return rc;
+}
+
+/* 1 if the record shows this exact registration done recently. */
+static int
+up_to_date(struct json_object *rec, const char *pns_url, const char *handler,
+    const char *wanted, time_t now, long refresh)
+{
+	const char	*s;
+	struct tm	 tm;
+	time_t		 at;
+
+	if (rec == NULL ||
+	    (s = pns_json_str(rec, "last_error")) == NULL || *s != '\0' ||
+	    (s = pns_json_str(rec, "pns_url")) == NULL || strcmp(s, pns_url) ||
+	    (s = pns_json_str(rec, "handler")) == NULL || strcmp(s, handler) ||
+	    (s = pns_json_str(rec, "wanted")) == NULL || strcmp(s, wanted) ||
+	    (s = pns_json_str(rec, "types")) == NULL || strcmp(s, wanted) ||
+	    (s = pns_json_str(rec, "registered_at")) == NULL ||
+	    strlen(s) != 20)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+		return 0;
+	at = timegm(&tm);
+	return now - at < refresh && at <= now + 60;
+}
+
+int
+pns_handlers_sync(const struct pns_config *cfg, const struct pns_platform *p,
+    const char *deployment_id, struct json_object *claim, time_t now,
+    struct pns_handlers_status *st, struct pns_err *err)
+{
+	char			 dir[PNS_FS_PATH_MAX], name[80];
+	char			 lock[PNS_FS_PATH_MAX], wanted[1024];
+	struct json_object	*supported, *rec = NULL;
+	struct pns_buf		 handler;
+	const char		*pns_url;
+	time_t			 deadline = now + cfg->http_timeout;
+	int			 fd = -1, rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	pns_buf_init(&handler, PNS_URL_MAX);
+	pns_url = pns_json_str(claim, "platform_notification_service_url");
+	supported = pns_json_arr(claim, "notice_types_supported");
+	if (pns_url == NULL || !pns_url_valid(pns_url) || supported == NULL) {
+		pns_err_set(err, PNS_EINVAL, "platformnotificationservice claim "
+		    "without a usable URL or notice_types_supported");
+		goto out;
+	}
+	wanted_types(cfg, supported, wanted, sizeof(wanted));
+	if (pns_handlers_url(cfg, deployment_id, &handler, err) == -1 ||
+	    record_paths(cfg, p, deployment_id, dir, name, lock, err) == -1 ||
+	    pns_lock(lock, &fd, err) == -1)
+		goto out;
+	rc = 0;
+	rec = load_record(dir, name);
+	if (wanted[0] == '\0' || up_to_date(rec, pns_url, handler.data, wanted,
+	    now, cfg->handler_refresh)) {
+		if (rec != NULL)
+			fill_status(rec, st);
+		goto out;
+	}
+	st->attempted = 1;
+	copy_str(st->pns_url, sizeof(st->pns_url), pns_url);
+	if (register_types(cfg, p, pns_url, handler.data, wanted, now,
+	    deadline, st->types, sizeof(st->types), st->last_error,
+	    sizeof(st->last_error)) == 0)
+		pns_iso8601_fmt(now, st->registered_at);
+	else {
+		/* Keep what an earlier success registered on display. */
+		if (st->types[0] == '\0' && rec != NULL) {
+			copy_str(st->types, sizeof(st->types),
+			    pns_json_str(rec, "types"));
+			copy_str(st->registered_at, sizeof(st->registered_at),
+			    pns_json_str(rec, "registered_at"));
+		}
+		pns_log(PNS_LOG_WARN, "registering notice handlers: %s",
+		    st->last_error);
+	}
+	st->registered = st->types[0] != '\0';
+	if (save_record(dir, name, p, deployment_id, pns_url, handler.data,
+	    wanted, st, now, err) == -1)
+		pns_log(PNS_LOG_ERROR, "registration record: %s", err->msg);
+out:
+	pns_unlock(fd);
+	json_object_put(rec);
+	pns_buf_release(&handler);
+	return rc;
+}
