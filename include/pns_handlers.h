@@ -18,6 +18,7 @@
 #include "pns_config.h"
 #include "pns_err.h"
 #include "pns_platform.h"
+#include "pns_util.h"
 
 /* What the launch page shows of a deployment's registration. */
 struct pns_handlers_status {
@@ -44,6 +45,25 @@ int	pns_handlers_sync(const struct pns_config *cfg,
 int	pns_handlers_status(const struct pns_config *cfg,
 	    const struct pns_platform *p, const char *deployment_id,
 	    struct pns_handlers_status *st, struct pns_err *err);
+
+/* Calls fn with every registration record (JSON objects: issuer,
+ * client_id, deployment_id, pns_url, handler, wanted, types,
+ * registered_at, attempted_at, last_error). */
+int	pns_handlers_foreach(const struct pns_config *cfg,
+	    int (*fn)(struct json_object *, void *), void *arg,
+	    struct pns_err *err);
+
+/*
+ * GETs the platform's catalog for the deployment of record rec and
+ * rewrites the record's registered types to what the platform has
+ * pointing at our handler URL.
+ */
+int	pns_handlers_reconcile(const struct pns_config *cfg,
+	    struct json_object *rec, struct pns_err *err);
+
+/* Unsubscribes type (PUT with handler "") and updates the record. */
+int	pns_handlers_remove(const struct pns_config *cfg,
+	    struct json_object *rec, const char *type, struct pns_err *err);
 
 /* The handler URL of a deployment: base_url/notices.fcgi/<encoded id>. */
 int	pns_handlers_url(const struct pns_config *cfg, const char *deployment_id,

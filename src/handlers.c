@@ -6,6 +6,7 @@
  * against one deadline of http_timeout seconds, so a slow platform delays
  * a launch by at most that.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -415,5 +416,206 @@ out:
 	pns_unlock(fd);
 	json_object_put(rec);
 	pns_buf_release(&handler);
+	return rc;
+}
+
+int
+pns_handlers_foreach(const struct pns_config *cfg,
+    int (*fn)(struct json_object *, void *), void *arg, struct pns_err *err)
+{
+	char			 dir[PNS_FS_PATH_MAX];
+	struct json_object	*rec;
+	struct dirent		*de;
+	DIR			*d;
+	int			 rc = 0;
+
+	if (pns_store_path(cfg, dir, sizeof(dir), PNS_DIR_HANDLERS, NULL,
+	    err) == -1)
+		return -1;
+	if ((d = opendir(dir)) == NULL)
+		return pns_err_sys(err, "opendir %s", dir);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) != 69 ||
+		    strcmp(de->d_name + 64, ".json") != 0 ||
+		    (rec = load_record(dir, de->d_name)) == NULL)
+			continue;
+		rc = fn(rec, arg);
+		json_object_put(rec);
+	}
+	(void)closedir(d);
+	return rc;
+}
+
+/* The platform, paths and lock of a record; the caller unlocks. */
+static int
+open_record(const struct pns_config *cfg, struct json_object *rec,
+    struct pns_platform *p, char *dir, char *name, int *fd,
+    struct pns_err *err)
+{
+	const char	*iss = pns_json_str(rec, "issuer");
+	const char	*cid = pns_json_str(rec, "client_id");
+	const char	*dep = pns_json_str(rec, "deployment_id");
+	char		 lock[PNS_FS_PATH_MAX];
+
+	*fd = -1;
+	if (iss == NULL || cid == NULL || dep == NULL ||
+	    pns_json_str(rec, "pns_url") == NULL ||
+	    pns_json_str(rec, "handler") == NULL)
+		return pns_err_set(err, PNS_EINVAL, "incomplete record");
+	if (pns_platform_load(cfg, iss, cid, p, err) == -1 ||
+	    record_paths(cfg, p, dep, dir, name, lock, err) == -1)
+		return -1;
+	return pns_lock(lock, fd, err);
+}
+
+/* Writes rec back with new types (and error) after a CLI action. */
+static int
+rewrite(const char *dir, const char *name, struct json_object *rec,
+    const char *types, const char *error, time_t now, struct pns_err *err)
+{
+	char		 when[21];
+	const char	*text;
+
+	pns_iso8601_fmt(now, when);
+	json_object_object_add(rec, "types", json_object_new_string(types));
+	json_object_object_add(rec, "attempted_at", json_object_new_string(when));
+	json_object_object_add(rec, "last_error", json_object_new_string(error));
+	text = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	return pns_write_atomic(dir, name, text, strlen(text), err);
+}
+
+/* One authenticated call to the deployment's PNS URL. */
+static int
+pns_call(const struct pns_config *cfg, const struct pns_platform *p,
+    const char *method, const char *url, const char *body,
+    struct pns_buf *reply, struct pns_err *err)
+{
+	struct pns_http_call	call;
+	char			token[PNS_TOKEN_MAX];
+	char			msg[256];
+	int			rc;
+
+	if (pns_token_get(cfg, p, PNS_SCOPE_NOTICEHANDLERS, time(NULL),
+	    cfg->http_timeout, token, err) == -1)
+		return -1;
+	memset(&call, 0, sizeof(call));
+	call.method = method;
+	call.url = url;
+	call.bearer = token;
+	call.content_type = body != NULL ? "application/json" : NULL;
+	call.body = body;
+	call.body_len = body != NULL ? strlen(body) : 0;
+	call.timeout = cfg->http_timeout;
+	rc = pns_http_request(&call, reply, err);
+	OPENSSL_cleanse(token, sizeof(token));
+	if (rc == -1)
+		return -1;
+	if (call.status == 401)
+		pns_token_forget(cfg, p, PNS_SCOPE_NOTICEHANDLERS);
+	if (call.status < 200 || call.status > 299) {
+		reply_error(reply, call.status, msg, sizeof(msg));
+		return pns_err_set(err, PNS_ENET, "%s", msg);
+	}
+	return 0;
+}
+
+int
+pns_handlers_reconcile(const struct pns_config *cfg, struct json_object *rec,
+    struct pns_err *err)
+{
+	struct pns_platform	 p;
+	struct pns_buf		 reply;
+	struct json_object	*cat = NULL, *list, *e;
+	char			 dir[PNS_FS_PATH_MAX], name[80], types[1024];
+	const char		*handler, *t, *h;
+	size_t			 i, n, o = 0;
+	int			 fd = -1, rc = -1;
+
+	pns_platform_init(&p);
+	pns_buf_init(&reply, REPLY_MAX);
+	types[0] = '\0';
+	if (open_record(cfg, rec, &p, dir, name, &fd, err) == -1)
+		goto out;
+	handler = pns_json_str(rec, "handler");
+	if (pns_call(cfg, &p, "GET", pns_json_str(rec, "pns_url"), NULL,
+	    &reply, err) == -1 ||
+	    pns_json_parse(reply.data, reply.len, 8, &cat, err) == -1)
+		goto out;
+	if ((list = pns_json_arr(cat, "notice_handlers")) == NULL) {
+		pns_err_set(err, PNS_EINVAL, "the platform's catalog has no "
+		    "notice_handlers");
+		goto out;
+	}
+	n = json_object_array_length(list);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(list, i);
+		t = pns_json_nestr(e, "notice_type");
+		h = pns_json_str(e, "handler");
+		if (t == NULL || h == NULL || strcmp(h, handler) != 0 ||
+		    o + strlen(t) + 2 >= sizeof(types))
+			continue;
+		if (o > 0)
+			types[o++] = ' ';
+		memcpy(types + o, t, strlen(t) + 1);
+		o += strlen(t);
+	}
+	rc = rewrite(dir, name, rec, types, "", time(NULL), err);
+out:
+	pns_unlock(fd);
+	json_object_put(cat);
+	pns_buf_release(&reply);
+	pns_platform_release(&p);
+	return rc;
+}
+
+int
+pns_handlers_remove(const struct pns_config *cfg, struct json_object *rec,
+    const char *type, struct pns_err *err)
+{
+	struct pns_platform	 p;
+	struct pns_buf		 reply;
+	struct json_object	*o;
+	char			 dir[PNS_FS_PATH_MAX], name[80], types[1024];
+	const char		*cur, *end;
+	size_t			 len, n = 0;
+	int			 fd = -1, rc = -1;
+
+	pns_platform_init(&p);
+	pns_buf_init(&reply, REPLY_MAX);
+	if (open_record(cfg, rec, &p, dir, name, &fd, err) == -1)
+		goto out;
+	o = json_object_new_object();
+	json_object_object_add(o, "notice_type", json_object_new_string(type));
+	json_object_object_add(o, "handler", json_object_new_string(""));
+	rc = pns_call(cfg, &p, "PUT", pns_json_str(rec, "pns_url"),
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &reply,
+	    err);
+	json_object_put(o);
+	if (rc == -1)
+		goto out;
+	/* The record's types, less the one removed. */
+	types[0] = '\0';
+	cur = pns_json_str(rec, "types");
+	while (cur != NULL && *cur != '\0') {
+		end = strchr(cur, ' ');
+		len = end != NULL ? (size_t)(end - cur) : strlen(cur);
+		if (!(len == strlen(type) && strncmp(cur, type, len) == 0) &&
+		    n + len + 2 < sizeof(types)) {
+			if (n > 0)
+				types[n++] = ' ';
+			memcpy(types + n, cur, len);
+			n += len;
+			types[n] = '\0';
+		}
+		cur += len;
+		while (*cur == ' ')
+			cur++;
+	}
+	rc = rewrite(dir, name, rec, types, "", time(NULL), err);
+out:
+	pns_unlock(fd);
+	pns_buf_release(&reply);
+	pns_platform_release(&p);
 	return rc;
 }

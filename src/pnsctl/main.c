@@ -40,6 +40,12 @@ static const struct command commands[] = {
 	    "notices list [--json]" },
 	{ "notices", "show", cmd_notices_show, NEED_CONFIG | NEED_STORE,
 	    "notices show ID" },
+	{ "handlers", "list", cmd_handlers_list, NEED_CONFIG | NEED_STORE,
+	    "handlers list [--json]" },
+	{ "handlers", "sync", cmd_handlers_sync, NEED_CONFIG | NEED_STORE,
+	    "handlers sync DEPLOYMENT" },
+	{ "handlers", "remove", cmd_handlers_remove, NEED_CONFIG | NEED_STORE,
+	    "handlers remove DEPLOYMENT TYPE" },
 	{ "key", "show", cmd_key_show, NEED_CONFIG | NEED_STORE,
 	    "key show" },
 };

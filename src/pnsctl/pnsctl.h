@@ -15,6 +15,9 @@ int	cmd_platform_add(const struct pns_config *, int, char **);
 int	cmd_platform_list(const struct pns_config *, int, char **);
 int	cmd_notices_list(const struct pns_config *, int, char **);
 int	cmd_notices_show(const struct pns_config *, int, char **);
+int	cmd_handlers_list(const struct pns_config *, int, char **);
+int	cmd_handlers_sync(const struct pns_config *, int, char **);
+int	cmd_handlers_remove(const struct pns_config *, int, char **);
 int	cmd_key_show(const struct pns_config *, int, char **);
 
 /* Prints "pnsctl: msg" on stderr; returns 1 (the failure status). */
