@@ -25,13 +25,18 @@ PNS_CONFIG="$conf" "$top/bin/pnsctl" init
 
 cat > "$var/lighttpd.conf" <<CONF
 # Written by "make run".
-server.modules = ( "mod_fastcgi", "mod_accesslog" )
+server.modules = ( "mod_alias", "mod_fastcgi", "mod_cgi", "mod_setenv", "mod_accesslog" )
 server.bind = "127.0.0.1"
 server.port = $port
 server.document-root = "$var/www"
 server.errorlog = "/dev/stderr"
 accesslog.filename = "/dev/stderr"
 server.max-request-size = 1100
+setenv.add-environment = ( "PNS_CONFIG" => "$conf" )
+\$HTTP["url"] =~ "^/cgi-bin/lti\.cgi(/|\$)" {
+  cgi.assign = ( "lti.cgi" => "" )
+  alias.url = ( "/cgi-bin/lti.cgi" => "$top/cgi-bin/lti.cgi" )
+}
 fastcgi.server = (
   "/cgi-bin/notices.fcgi" => ((
     "socket" => "$var/notices.sock",
@@ -47,7 +52,11 @@ mkdir -p "$var/www"
 cat <<MSG
 
 The tool is running. Give the platform:
-  notice handler   $base/notices.fcgi/<deployment id>
+  tool configuration  $base/lti.cgi/config.json
+  login URL           $base/lti.cgi/login
+  launch URL          $base/lti.cgi/launch
+  public keys         $base/lti.cgi/jwks
+  notice handlers     $base/notices.fcgi/<deployment id> (registered by the first launch)
 Register a platform first (see README.md):
   PNS_CONFIG=$conf bin/pnsctl platform add --issuer ... --client-id ... \\
       --auth-url ... --token-url ... --jwks-url ... --deployment ...
