@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "pns_config.h"
 #include "pns_err.h"
 
@@ -63,6 +65,9 @@ int	pns_platform_save(const struct pns_config *cfg,
 int	pns_platform_learn_deployment(const struct pns_config *cfg,
 	    const char *issuer, const char *client_id,
 	    const char *deployment_id, struct pns_err *err);
+
+/* The platform as the JSON object its file holds; the caller owns it. */
+struct json_object *pns_platform_json(const struct pns_platform *p);
 
 /* Calls fn for every registered platform, in no particular order. */
 int	pns_platform_foreach(const struct pns_config *cfg,

@@ -24,18 +24,6 @@ pns_form_release(struct pns_form *f)
 	f->n = 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes (s, len) into a new string; NULL on a bad escape or a NUL. */
 static char *
 decode(const char *s, size_t len)
@@ -52,8 +40,8 @@ decode(const char *s, size_t len)
 		else if (s[i] == '%') {
 			if (len - i < 3)
 				goto bad;
-			if ((hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0 || (hi | lo) == 0)
+			if ((hi = pns_hexval(s[i + 1])) < 0 ||
+			    (lo = pns_hexval(s[i + 2])) < 0 || (hi | lo) == 0)
 				goto bad;
 			out[o++] = (char)(hi * 16 + lo);
 			i += 2;

@@ -19,22 +19,14 @@ pns_nstore_batch_init(struct pns_nstore_batch *b)
 }
 
 static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int
 key_valid(const char *key)
 {
 	size_t	i;
 
 	for (i = 0; i < 64; i++)
-		if (hexval(key[i]) < 0)
+		/* Keys are written in lowercase; nothing else names a file. */
+		if (!((key[i] >= '0' && key[i] <= '9') ||
+		    (key[i] >= 'a' && key[i] <= 'f')))
 			return 0;
 	return key[64] == '\0';
 }
@@ -121,7 +113,7 @@ pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
 	rc = pns_create_exclusive(dir, name, text, len, 1, err);
 	json_object_put(o);
 	if (rc >= 0) {
-		shard = hexval(n->key[0]) * 16 + hexval(n->key[1]);
+		shard = pns_hexval(n->key[0]) * 16 + pns_hexval(n->key[1]);
 		b->dirty[shard / 8] |= (unsigned char)(1u << (shard % 8));
 	}
 	return rc;

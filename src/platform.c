@@ -198,18 +198,16 @@ pns_platform_load(const struct pns_config *cfg, const char *issuer,
 	return 0;
 }
 
-static int
-to_json(const struct pns_platform *p, struct pns_buf *out,
-    struct pns_err *err)
+struct json_object *
+pns_platform_json(const struct pns_platform *p)
 {
 	struct json_object	*o, *deps;
 	size_t			 i;
-	int			 rc;
 
 	if ((o = json_object_new_object()) == NULL ||
 	    (deps = json_object_new_array()) == NULL) {
 		json_object_put(o);
-		return pns_err_set(err, PNS_ENOMEM, "out of memory");
+		return NULL;
 	}
 	json_object_object_add(o, "issuer", json_object_new_string(p->issuer));
 	json_object_object_add(o, "client_id",
@@ -228,6 +226,18 @@ to_json(const struct pns_platform *p, struct pns_buf *out,
 		json_object_array_add(deps,
 		    json_object_new_string(p->deployments[i]));
 	json_object_object_add(o, "deployments", deps);
+	return o;
+}
+
+static int
+to_json(const struct pns_platform *p, struct pns_buf *out,
+    struct pns_err *err)
+{
+	struct json_object	*o;
+	int			 rc;
+
+	if ((o = pns_platform_json(p)) == NULL)
+		return pns_err_set(err, PNS_ENOMEM, "out of memory");
 	rc = pns_buf_adds(out, json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), err);
 	if (rc == 0)

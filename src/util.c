@@ -217,6 +217,18 @@ pns_b64url_encode(const unsigned char *in, size_t len, char *out)
 	return o;
 }
 
+int
+pns_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void
 pns_hash_fields(char out[65], size_t n, const char *const *fields)
 {

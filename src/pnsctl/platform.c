@@ -109,7 +109,7 @@ out:
 static int
 print_one(const struct pns_platform *p, void *arg)
 {
-	struct json_object	*arr = arg, *o, *deps;
+	struct json_object	*arr = arg, *o;
 	size_t			 i;
 
 	if (arr == NULL) {
@@ -119,23 +119,8 @@ print_one(const struct pns_platform *p, void *arg)
 			(void)printf("\tdeployment %s\n", p->deployments[i]);
 		return 0;
 	}
-	o = json_object_new_object();
-	deps = json_object_new_array();
-	json_object_object_add(o, "issuer", json_object_new_string(p->issuer));
-	json_object_object_add(o, "client_id",
-	    json_object_new_string(p->client_id));
-	json_object_object_add(o, "auth_url", json_object_new_string(p->auth_url));
-	json_object_object_add(o, "token_url",
-	    json_object_new_string(p->token_url));
-	json_object_object_add(o, "jwks_url", json_object_new_string(p->jwks_url));
-	json_object_object_add(o, "registered_at",
-	    json_object_new_string(p->registered_at));
-	json_object_object_add(o, "registered_by",
-	    json_object_new_string(p->registered_by));
-	for (i = 0; i < p->ndeployments; i++)
-		json_object_array_add(deps,
-		    json_object_new_string(p->deployments[i]));
-	json_object_object_add(o, "deployments", deps);
+	if ((o = pns_platform_json(p)) == NULL)
+		return -1;
 	json_object_array_add(arr, o);
 	return 0;
 }
