@@ -49,7 +49,6 @@ setup(void)
 	(void)snprintf(p.token_url, sizeof(p.token_url), "http://127.0.0.1:9/t");
 	(void)snprintf(p.jwks_url, sizeof(p.jwks_url), JWKS_URL);
 	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
-	tkey_new(&key, 2048);
 	tkey_jwk(&key, "k1", "", jwk, sizeof(jwk));
 	(void)snprintf(doc, sizeof(doc), "{\"keys\":[%s]}", jwk);
 	pns_hash_fields(h, 1, f);
@@ -70,10 +69,22 @@ teardown(void)
 	char	cmd[128];
 
 	pns_verifier_release(&ver);
-	tkey_free(&key);
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	(void)!system(cmd);
 	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+}
+
+/* The key is made once per suite: key generation is slow under valgrind. */
+static void
+key_setup(void)
+{
+	tkey_new(&key, 2048);
+}
+
+static void
+key_teardown(void)
+{
+	tkey_free(&key);
 }
 
 /*
@@ -172,6 +183,7 @@ launch_suite(void)
 	Suite	*s = suite_create("launch");
 	TCase	*tc = tcase_create("launch");
 
+	tcase_add_unchecked_fixture(tc, key_setup, key_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, good_launch);

@@ -65,8 +65,6 @@ setup(void)
 	ck_assert_int_eq(pns_platform_add_deployment(&p, DEP, NULL), 0);
 	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
 	pns_platform_release(&p);
-	tkey_new(&key, 2048);
-	tkey_new(&other, 2048);
 	put_jwks("k1");
 	pns_verifier_init(&ver, &cfg);
 }
@@ -77,11 +75,24 @@ teardown(void)
 	char	cmd[128];
 
 	pns_verifier_release(&ver);
-	tkey_free(&key);
-	tkey_free(&other);
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	(void)!system(cmd);
 	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+}
+
+/* Keys are made once per suite: key generation is slow under valgrind. */
+static void
+keys_setup(void)
+{
+	tkey_new(&key, 2048);
+	tkey_new(&other, 2048);
+}
+
+static void
+keys_teardown(void)
+{
+	tkey_free(&key);
+	tkey_free(&other);
 }
 
 /* Canvas's hello-world claims with one member replaced or removed. */
@@ -241,6 +252,7 @@ notice_suite(void)
 	Suite	*s = suite_create("notice");
 	TCase	*tc = tcase_create("notice");
 
+	tcase_add_unchecked_fixture(tc, keys_setup, keys_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, good_notice);
