@@ -284,6 +284,9 @@ pns_config_wants_type(const struct pns_config *cfg, const char *type)
 	const char	*p = cfg->notice_types;
 	size_t		 n = strlen(type);
 
+	/* One name, never a run of them: "A B" is not a listed type. */
+	if (n == 0 || strpbrk(type, " \t") != NULL)
+		return 0;
 	while (*p != '\0') {
 		if (strncmp(p, type, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
 			return 1;

@@ -45,13 +45,15 @@ int
 pns_err_sys(struct pns_err *err, const char *fmt, ...)
 {
 	va_list	ap;
-	int	saved = errno;
+	int	saved = errno, was_empty;
 	size_t	len;
 
+	/* Only the call that set the message adds its strerror to it. */
+	was_empty = err != NULL && err->code == PNS_OK;
 	va_start(ap, fmt);
 	vset(err, PNS_ESYS, fmt, ap);
 	va_end(ap);
-	if (err != NULL && err->code == PNS_ESYS) {
+	if (was_empty) {
 		len = strlen(err->msg);
 		if (len < sizeof(err->msg))
 			(void)snprintf(err->msg + len, sizeof(err->msg) - len,

@@ -69,37 +69,41 @@ pns_log(enum pns_log_level level, const char *fmt, ...)
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
+/* Bytes c takes once escaped. */
+static size_t
+esc_width(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '\\' && c != '"' ? 1 : 4;
+}
+
 char *
 pns_log_escape(const char *s, size_t len, char *out, size_t outsz)
 {
 	static const char	hex[] = "0123456789abcdef";
-	size_t			i, o = 0;
+	size_t			i, o = 0, need = 0, room;
 	unsigned char		c;
 
 	if (outsz == 0)
 		return out;
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len; i++)
+		need += esc_width((unsigned char)s[i]);
+	/* All of it when it fits; else as much as leaves room for "...". */
+	room = need < outsz ? outsz - 1 : (outsz > 4 ? outsz - 4 : 0);
+	for (i = 0; i < len && o + esc_width((unsigned char)s[i]) <= room; i++) {
 		c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-			if (o + 1 + 3 >= outsz)
-				goto cut;
+		if (esc_width(c) == 1)
 			out[o++] = (char)c;
-		} else {
-			if (o + 4 + 3 >= outsz)
-				goto cut;
+		else {
 			out[o++] = '\\';
 			out[o++] = 'x';
 			out[o++] = hex[c >> 4];
 			out[o++] = hex[c & 15];
 		}
 	}
-	out[o] = '\0';
-	return out;
-cut:
-	if (outsz >= 4) {
+	if (i < len && outsz >= 4) {
 		memcpy(out + o, "...", 3);
 		o += 3;
 	}
-	out[o < outsz ? o : outsz - 1] = '\0';
+	out[o] = '\0';
 	return out;
 }

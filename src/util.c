@@ -270,11 +270,24 @@ num2(const char *s)
 	return (s[0] - '0') * 10 + (s[1] - '0');
 }
 
+/* RFC 3339 section 5.7: the day is bounded by month and year. */
+static int
+days_in(int year, int mon)
+{
+	static const int	days[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+	};
+
+	if (mon == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))
+		return 29;
+	return days[mon - 1];
+}
+
 int
 pns_iso8601_valid(const char *s, size_t len)
 {
 	size_t	i;
-	int	mon, day, hh, mm, ss;
+	int	year, mon, day, hh, mm, ss;
 
 	/* 2025-03-19T11:11:17Z is the shortest form: 20 characters. */
 	if (len < 20 || len > 40)
@@ -285,14 +298,15 @@ pns_iso8601_valid(const char *s, size_t len)
 	    s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' ||
 	    !digits(s + 17, 2))
 		return 0;
+	year = num2(s) * 100 + num2(s + 2);
 	mon = num2(s + 5);
 	day = num2(s + 8);
 	hh = num2(s + 11);
 	mm = num2(s + 14);
 	ss = num2(s + 17);
 	/* ss 60 allows a leap second, as RFC 3339 does. */
-	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 ||
-	    mm > 59 || ss > 60)
+	if (mon < 1 || mon > 12 || day < 1 || day > days_in(year, mon) ||
+	    hh > 23 || mm > 59 || ss > 60)
 		return 0;
 	i = 19;
 	if (s[i] == '.') {

@@ -2,8 +2,13 @@
 /*
  * End-to-end notice verification against a real data_dir: a platform
  * registered with pns_platform_save and its key set placed in the cache
- * file, so no network is used (the JWKS URL is a closed local port).
+ * file data_dir/jwks/H(jwks_url).json, so no network is used (the JWKS
+ * URL is a closed local port: a fetch fails at once).  Tokens are signed
+ * by libjwt with keys made at run time.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +21,14 @@
 #include "pns_store.h"
 #include "unit.h"
 
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define NOW		1742382700L
 #define ISS		"https://canvas.instructure.com"
 #define CID		"10000000000068"
 #define DEP		"106:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
 #define JWKS_URL	"http://127.0.0.1:9/jwks"
 #define SEED_KID	"2025-02-01T01:16:43Z_3018685d-05b7-43cb-b865-027eec352714"
+#define SEED_ID		"1258e850-8446-43bf-9460-d249a6000904"
 #define V		"https://purl.imsglobal.org/spec/lti/claim/"
 
 static struct pns_config	cfg;
@@ -29,20 +36,59 @@ static struct pns_verifier	ver;
 static struct tkey		key, other;
 static char			dir[] = "/tmp/pns-check-notice-XXXXXX";
 
+/* data_dir/jwks/H(JWKS_URL)<ext>: the cache file names of pns_store.h. */
 static void
-put_jwks(const char *kid)
+jwks_path(const char *ext, char *out, size_t size)
 {
-	char		 jwk[2048], doc[2200], jdir[PNS_FS_PATH_MAX], name[80];
-	char		 h[65];
+	const char	*f[1] = { JWKS_URL };
+	char		 h[65], name[80];
+
+	pns_hash_fields(h, 1, f);
+	(void)snprintf(name, sizeof(name), "%s%s", h, ext);
+	ck_assert_int_eq(pns_store_path(&cfg, out, size, PNS_DIR_JWKS, name,
+	    NULL), 0);
+}
+
+/* Puts doc into the key set cache file, as a fetch (or another process)
+ * would. */
+static void
+put_jwks_doc(const char *doc)
+{
+	char		 jdir[PNS_FS_PATH_MAX], name[80], h[65];
 	const char	*f[1] = { JWKS_URL };
 
-	tkey_jwk(&key, kid, ",\"alg\":\"RS256\",\"use\":\"sig\"", jwk, sizeof(jwk));
-	(void)snprintf(doc, sizeof(doc), "{\"keys\":[%s]}", jwk);
 	pns_hash_fields(h, 1, f);
 	(void)snprintf(name, sizeof(name), "%s.json", h);
 	ck_assert_int_eq(pns_store_path(&cfg, jdir, sizeof(jdir), PNS_DIR_JWKS,
 	    NULL, NULL), 0);
 	ck_assert_int_eq(pns_write_atomic(jdir, name, doc, strlen(doc), NULL), 0);
+}
+
+/* Puts a key set holding key under kid into the cache. */
+static void
+put_jwks(const char *kid)
+{
+	char	jwk[2048], doc[2200];
+
+	tkey_jwk(&key, kid, ",\"alg\":\"RS256\",\"use\":\"sig\"", jwk, sizeof(jwk));
+	(void)snprintf(doc, sizeof(doc), "{\"keys\":[%s]}", jwk);
+	put_jwks_doc(doc);
+}
+
+static void
+set_mtime(const char *path, time_t t)
+{
+	struct timespec	ts[2] = { { t, 0 }, { t, 0 } };
+
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static time_t
+mtime(const char *path)
+{
+	struct stat	st;
+
+	return stat(path, &st) == 0 ? st.st_mtime : 0;
 }
 
 static void
@@ -95,101 +141,459 @@ keys_teardown(void)
 	tkey_free(&other);
 }
 
-/* Canvas's hello-world claims with one member replaced or removed. */
-static void
-claims(char *out, size_t size, const char *iss, const char *dep,
-    const char *version, const char *notice)
-{
-	(void)snprintf(out, size, "{\"iss\":\"%s\",\"aud\":\"" CID "\","
-	    "\"azp\":\"" CID "\",\"iat\":1742382677,\"exp\":1742386277,"
-	    "\"nonce\":\"n\",\"" V "version\":\"%s\",\"" V "deployment_id\":"
-	    "\"%s\",\"" V "notice\":%s}", iss, version, dep, notice);
-}
+/*
+ * Canvas's hello-world claims, any member replaced: each field is raw
+ * JSON text; NULL keeps the default and "" leaves the member out.
+ */
+struct claims {
+	const char	*iss, *aud, *azp, *iat, *exp, *version, *dep, *notice;
+};
 
 #define GOOD_NOTICE "{\"id\":\"1258e850\",\"timestamp\":\"2025-03-19T11:11:17Z\"," \
 	"\"type\":\"LtiHelloWorldNotice\"}"
 
-static enum pns_verdict
-verify_signed(const struct tkey *k, const char *kid, const char *c,
-    struct pns_notice *n)
+static void
+member(char **p, size_t *left, const char *name, const char *val,
+    const char *dflt)
 {
-	char			*tok = tkey_sign(k, kid, c);
-	enum pns_verdict	 v;
+	int	n;
 
-	/* The token must outlive n: keep it in n's owner, the test. */
-	v = pns_notice_verify(&ver, tok, strlen(tok), NOW, n);
-	if (v != PNS_V_OK)
-		free(tok);
+	if (val == NULL)
+		val = dflt;
+	if (*val == '\0')
+		return;
+	n = snprintf(*p, *left, ",\"%s\":%s", name, val);
+	ck_assert(n > 0 && (size_t)n < *left);
+	*p += n;
+	*left -= (size_t)n;
+}
+
+static void
+build(char *out, size_t size, const struct claims *c)
+{
+	char	 body[4096], *p = body;
+	size_t	 left = sizeof(body);
+	int	 n;
+
+	body[0] = '\0';
+	member(&p, &left, "iss", c->iss, "\"" ISS "\"");
+	member(&p, &left, "aud", c->aud, "\"" CID "\"");
+	member(&p, &left, "azp", c->azp, "\"" CID "\"");
+	member(&p, &left, "iat", c->iat, "1742382677");
+	member(&p, &left, "exp", c->exp, "1742386277");
+	member(&p, &left, "nonce", NULL, "\"n\"");
+	member(&p, &left, V "version", c->version, "\"1.3.0\"");
+	member(&p, &left, V "deployment_id", c->dep, "\"" DEP "\"");
+	member(&p, &left, V "notice", c->notice, GOOD_NOTICE);
+	/* Every member starts with ','; the first one's is dropped. */
+	n = snprintf(out, size, "{%s}", body[0] != '\0' ? body + 1 : "");
+	ck_assert(n > 0 && (size_t)n < size);
+}
+
+/* Signs c with k under kid, verifies at now, releases; the verdict. */
+static enum pns_verdict
+verify_at(const struct tkey *k, const char *kid, const struct claims *c,
+    time_t now)
+{
+	struct pns_notice	 n;
+	enum pns_verdict	 v;
+	char			 json[4096], *tok;
+
+	build(json, sizeof(json), c);
+	tok = tkey_sign(k, kid, json);
+	pns_notice_init(&n);
+	v = pns_notice_verify(&ver, tok, strlen(tok), now, &n);
+	pns_notice_release(&n);
+	free(tok);
 	return v;
+}
+
+static enum pns_verdict
+verify(const struct tkey *k, const char *kid, const struct claims *c)
+{
+	return verify_at(k, kid, c, NOW);
 }
 
 START_TEST(good_notice)
 {
 	struct pns_notice	 n;
-	char			 c[2048], key_hex[65];
+	struct claims		 c = { 0 };
+	char			 json[4096], key_hex[65], *tok;
 	const char		*f[3] = { ISS, CID, "1258e850" };
 
+	build(json, sizeof(json), &c);
+	tok = tkey_sign(&key, "k1", json);
 	pns_notice_init(&n);
-	claims(c, sizeof(c), ISS, DEP, "1.3.0", GOOD_NOTICE);
-	ck_assert_int_eq(verify_signed(&key, "k1", c, &n), PNS_V_OK);
+	ck_assert_int_eq(pns_notice_verify(&ver, tok, strlen(tok), NOW, &n),
+	    PNS_V_OK);
 	ck_assert_str_eq(n.id, "1258e850");
 	ck_assert_str_eq(n.type, "LtiHelloWorldNotice");
+	ck_assert_str_eq(n.timestamp, "2025-03-19T11:11:17Z");
 	ck_assert_str_eq(n.deployment_id, DEP);
+	ck_assert_str_eq(n.claims.iss, ISS);
 	ck_assert_str_eq(n.claims.client_id, CID);
+	ck_assert_ptr_eq(n.token, tok);
+	ck_assert_uint_eq(n.token_len, strlen(tok));
 	pns_hash_fields(key_hex, 3, f);
 	ck_assert_str_eq(n.key, key_hex);
-	free((char *)n.token);
+	ck_assert_str_eq(ver.platform.jwks_url, JWKS_URL);
 	pns_notice_release(&n);
+	free(tok);
 }
 END_TEST
 
+/* The key set cache is named SHA-256("http://127.0.0.1:9/jwks\0"). */
+START_TEST(jwks_cache_name)
+{
+	char	path[PNS_FS_PATH_MAX];
+
+	jwks_path(".json", path, sizeof(path));
+	ck_assert_ptr_nonnull(strstr(path, "/jwks/19713702c29693025ca8892ca56e"
+	    "500c02eaf5f520fc1456036b4cfe7446829b.json"));
+	ck_assert_int_eq(access(path, R_OK), 0);
+}
+END_TEST
+
+/* A verified notice goes into the store once; the same token verified
+ * again (a platform's retry) is a duplicate of the same record. */
+START_TEST(verified_notice_stored_once)
+{
+	struct pns_notice	 n;
+	struct pns_nstore_batch	 b;
+	struct json_object	*rec, *v;
+	struct claims		 c = { 0 };
+	char			 json[4096], *tok;
+	int			 round;
+
+	build(json, sizeof(json), &c);
+	tok = tkey_sign(&key, "k1", json);
+	pns_notice_init(&n);
+	pns_nstore_batch_init(&b);
+	for (round = 0; round < 2; round++) {
+		ck_assert_int_eq(pns_notice_verify(&ver, tok, strlen(tok), NOW,
+		    &n), PNS_V_OK);
+		ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2025-03-19T11:11:40Z",
+		    &b, NULL), round);
+	}
+	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
+	ck_assert_int_eq(pns_nstore_get(&cfg, n.key, &rec, NULL), 0);
+	ck_assert(json_object_object_get_ex(rec, "jwt", &v));
+	ck_assert_str_eq(json_object_get_string(v), tok);
+	ck_assert(json_object_object_get_ex(rec, "deployment_id", &v));
+	ck_assert_str_eq(json_object_get_string(v), DEP);
+	json_object_put(rec);
+	pns_notice_release(&n);
+	free(tok);
+}
+END_TEST
+
+/*
+ * Every verdict of docs/receiver.md that a signed notice can earn, each
+ * one member away from the good notice, which comes first as the
+ * positive control.  One verifier and one notice serve all of them, as
+ * in the long-lived FastCGI process.
+ */
 START_TEST(each_rule_refuses)
 {
-	struct pns_notice	n;
-	char			c[2048];
+	static const struct {
+		const char		*what;
+		struct claims		 c;
+		int			 other_key;
+		const char		*kid;
+		enum pns_verdict	 want;
+	} rows[] = {
+		{ "good", { 0 }, 0, "k1", PNS_V_OK },
+		{ "aud array, azp", { .aud = "[\"" CID "\",\"x\"]" }, 0, "k1",
+		    PNS_V_OK },
+		{ "no azp", { .azp = "" }, 0, "k1", PNS_V_OK },
+		{ "no iss", { .iss = "" }, 0, "k1", PNS_V_BAD_CLAIMS },
+		{ "aud number", { .aud = "10000000000068" }, 0, "k1",
+		    PNS_V_BAD_AUD },
+		{ "two aud, no azp", { .aud = "[\"" CID "\",\"x\"]", .azp = "" },
+		    0, "k1", PNS_V_BAD_AZP },
+		{ "azp not aud", { .azp = "\"x\"" }, 0, "k1", PNS_V_BAD_AZP },
+		{ "expired", { .exp = "1742382689" }, 0, "k1", PNS_V_EXPIRED },
+		{ "exp within leeway", { .exp = "1742382690" }, 0, "k1",
+		    PNS_V_OK },
+		{ "iat future", { .iat = "1742382711" }, 0, "k1",
+		    PNS_V_IAT_FUTURE },
+		{ "no version", { .version = "" }, 0, "k1", PNS_V_BAD_VERSION },
+		{ "version 1.1", { .version = "\"1.1\"" }, 0, "k1",
+		    PNS_V_BAD_VERSION },
+		{ "version number", { .version = "1.3" }, 0, "k1",
+		    PNS_V_BAD_VERSION },
+		{ "no notice", { .notice = "" }, 0, "k1", PNS_V_BAD_NOTICE },
+		{ "notice string", { .notice = "\"a string\"" }, 0, "k1",
+		    PNS_V_BAD_NOTICE },
+		{ "notice array", { .notice = "[" GOOD_NOTICE "]" }, 0, "k1",
+		    PNS_V_BAD_NOTICE },
+		{ "id number", { .notice = "{\"id\":5,\"timestamp\":"
+		    "\"2025-03-19T11:11:17Z\",\"type\":\"LtiHelloWorldNotice\"}" },
+		    0, "k1", PNS_V_BAD_NOTICE },
+		{ "id empty", { .notice = "{\"id\":\"\",\"timestamp\":"
+		    "\"2025-03-19T11:11:17Z\",\"type\":\"LtiHelloWorldNotice\"}" },
+		    0, "k1", PNS_V_BAD_NOTICE },
+		{ "no id", { .notice = "{\"timestamp\":\"2025-03-19T11:11:17Z\","
+		    "\"type\":\"LtiHelloWorldNotice\"}" }, 0, "k1",
+		    PNS_V_BAD_NOTICE },
+		{ "no type", { .notice = "{\"id\":\"x\",\"timestamp\":"
+		    "\"2025-03-19T11:11:17Z\"}" }, 0, "k1", PNS_V_BAD_NOTICE },
+		{ "type number", { .notice = "{\"id\":\"x\",\"timestamp\":"
+		    "\"2025-03-19T11:11:17Z\",\"type\":1}" }, 0, "k1",
+		    PNS_V_BAD_NOTICE },
+		{ "bad timestamp", { .notice = "{\"id\":\"x\",\"timestamp\":"
+		    "\"yesterday\",\"type\":\"LtiHelloWorldNotice\"}" }, 0, "k1",
+		    PNS_V_BAD_NOTICE },
+		{ "timestamp without zone", { .notice = "{\"id\":\"x\","
+		    "\"timestamp\":\"2025-03-19T11:11:17\","
+		    "\"type\":\"LtiHelloWorldNotice\"}" }, 0, "k1",
+		    PNS_V_BAD_NOTICE },
+		{ "timestamp number", { .notice = "{\"id\":\"x\",\"timestamp\":"
+		    "1742382677,\"type\":\"LtiHelloWorldNotice\"}" }, 0, "k1",
+		    PNS_V_BAD_NOTICE },
+		{ "offset timestamp", { .notice = "{\"id\":\"x\",\"timestamp\":"
+		    "\"2025-07-30T03:26:44-06:00\",\"type\":\"LtiHelloWorldNotice\"}" },
+		    0, "k1", PNS_V_OK },
+		{ "unknown issuer", { .iss = "\"https://other.example\"" }, 0,
+		    "k1", PNS_V_UNKNOWN_PLATFORM },
+		{ "unknown client", { .aud = "\"10000000000069\"", .azp = "" }, 0,
+		    "k1", PNS_V_UNKNOWN_PLATFORM },
+		{ "unknown kid", { 0 }, 0, "k9", PNS_V_UNKNOWN_KID },
+		{ "other key", { 0 }, 1, "k1", PNS_V_BAD_SIGNATURE },
+		{ "unknown deployment", { .dep = "\"106:other\"" }, 0, "k1",
+		    PNS_V_UNKNOWN_DEPLOYMENT },
+		{ "no deployment", { .dep = "" }, 0, "k1",
+		    PNS_V_UNKNOWN_DEPLOYMENT },
+		{ "deployment number", { .dep = "106" }, 0, "k1",
+		    PNS_V_UNKNOWN_DEPLOYMENT },
+		{ "good again", { 0 }, 0, "k1", PNS_V_OK },
+	};
+	enum pns_verdict	v;
+	size_t			i;
 
-	pns_notice_init(&n);
-	claims(c, sizeof(c), "https://other.example", DEP, "1.3.0", GOOD_NOTICE);
-	ck_assert_int_eq(verify_signed(&key, "k1", c, &n), PNS_V_UNKNOWN_PLATFORM);
-	claims(c, sizeof(c), ISS, DEP, "1.3.0", GOOD_NOTICE);
-	ck_assert_int_eq(verify_signed(&other, "k1", c, &n), PNS_V_BAD_SIGNATURE);
-	/* A cached set exists, and the refetch fails fast on the closed port:
-	 * the kid stays unknown. */
-	ck_assert_int_eq(verify_signed(&key, "k9", c, &n), PNS_V_UNKNOWN_KID);
-	claims(c, sizeof(c), ISS, "106:other", "1.3.0", GOOD_NOTICE);
-	ck_assert_int_eq(verify_signed(&key, "k1", c, &n),
+	for (i = 0; i < NELEM(rows); i++) {
+		v = verify(rows[i].other_key ? &other : &key, rows[i].kid,
+		    &rows[i].c);
+		ck_assert_msg(v == rows[i].want, "%s: got %s, want %s",
+		    rows[i].what, pns_verdict_str(v),
+		    pns_verdict_str(rows[i].want));
+	}
+}
+END_TEST
+
+/*
+ * The order of docs/receiver.md: key-free checks before the platform and
+ * key, the signature before the deployment.  A token failing two rules
+ * gets the earlier verdict, so that an unsigned guess learns nothing
+ * about registrations and deployments.
+ */
+START_TEST(verdict_order)
+{
+	struct claims	unknown_bad_version = {
+		.iss = "\"https://other.example\"", .version = "\"1.0\"" };
+	struct claims	unknown_expired = {
+		.iss = "\"https://other.example\"", .exp = "1" };
+	struct claims	unknown_dep = { .dep = "\"106:other\"" };
+	struct claims	good = { 0 };
+
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	ck_assert_int_eq(verify(&key, "k1", &unknown_bad_version),
+	    PNS_V_BAD_VERSION);
+	ck_assert_int_eq(verify(&key, "k1", &unknown_expired), PNS_V_EXPIRED);
+	/* A forged token does not learn whether a deployment exists. */
+	ck_assert_int_eq(verify(&other, "k1", &unknown_dep),
+	    PNS_V_BAD_SIGNATURE);
+	ck_assert_int_eq(verify(&key, "k9", &unknown_dep), PNS_V_UNKNOWN_KID);
+	ck_assert_int_eq(verify(&key, "k1", &unknown_dep),
 	    PNS_V_UNKNOWN_DEPLOYMENT);
-	claims(c, sizeof(c), ISS, DEP, "1.1", GOOD_NOTICE);
-	ck_assert_int_eq(verify_signed(&key, "k1", c, &n), PNS_V_BAD_VERSION);
-	claims(c, sizeof(c), ISS, DEP, "1.3.0", "{\"id\":5,\"timestamp\":"
-	    "\"2025-03-19T11:11:17Z\",\"type\":\"LtiHelloWorldNotice\"}");
-	ck_assert_int_eq(verify_signed(&key, "k1", c, &n), PNS_V_BAD_NOTICE);
-	claims(c, sizeof(c), ISS, DEP, "1.3.0", "{\"id\":\"x\",\"timestamp\":"
-	    "\"yesterday\",\"type\":\"LtiHelloWorldNotice\"}");
-	ck_assert_int_eq(verify_signed(&key, "k1", c, &n), PNS_V_BAD_NOTICE);
-	claims(c, sizeof(c), ISS, DEP, "1.3.0", "\"a string\"");
-	ck_assert_int_eq(verify_signed(&key, "k1", c, &n), PNS_V_BAD_NOTICE);
+}
+END_TEST
+
+/*
+ * A malformed or wrong-algorithm token must never cost a key fetch: here
+ * the platform's key set is not cached, so any key lookup would try to
+ * fetch and leave the attempt stamp behind.  The HS256 token signed with
+ * the public key as HMAC secret, an unsigned alg none token and a crit
+ * header are all refused before that.
+ */
+START_TEST(refused_before_any_key)
+{
+	struct claims	 good = { 0 };
+	struct pns_notice n;
+	char		 json[4096], path[PNS_FS_PATH_MAX], attempt[PNS_FS_PATH_MAX];
+	char		*hs, *none, *crit;
+	unsigned char	 sig[256];
+
+	jwks_path(".json", path, sizeof(path));
+	jwks_path(".attempt", attempt, sizeof(attempt));
+	ck_assert_int_eq(unlink(path), 0);
+	build(json, sizeof(json), &good);
+	hs = tkey_hs256("{\"alg\":\"HS256\",\"kid\":\"k1\"}", json, key.pub_pem);
+	none = tkey_raw("{\"alg\":\"none\",\"kid\":\"k1\"}", json, NULL, 0);
+	memset(sig, 7, sizeof(sig));
+	crit = tkey_raw("{\"alg\":\"RS256\",\"kid\":\"k1\",\"crit\":[\"exp\"]}",
+	    json, sig, sizeof(sig));
+	pns_notice_init(&n);
+	ck_assert_int_eq(pns_notice_verify(&ver, hs, strlen(hs), NOW, &n),
+	    PNS_V_BAD_ALG);
+	ck_assert_int_eq(pns_notice_verify(&ver, none, strlen(none), NOW, &n),
+	    PNS_V_MALFORMED);
+	ck_assert_int_eq(pns_notice_verify(&ver, crit, strlen(crit), NOW, &n),
+	    PNS_V_BAD_HEADER);
+	ck_assert_int_eq(pns_notice_verify(&ver, "", 0, NOW, &n),
+	    PNS_V_MALFORMED);
+	ck_assert_int_eq(access(attempt, F_OK), -1);
+	/* Positive control: a well-formed token does try to fetch. */
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_JWKS_UNAVAILABLE);
+	ck_assert_int_eq(access(attempt, F_OK), 0);
 	pns_notice_release(&n);
+	free(hs);
+	free(none);
+	free(crit);
 }
 END_TEST
 
 START_TEST(no_key_set_is_unavailable)
 {
-	struct pns_notice	 n;
-	char			 c[2048], jdir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX];
-	char			 h[65], name[80];
-	const char		*f[1] = { JWKS_URL };
+	struct claims	good = { 0 };
+	char		path[PNS_FS_PATH_MAX];
 
-	pns_hash_fields(h, 1, f);
-	(void)snprintf(name, sizeof(name), "%s.json", h);
-	ck_assert_int_eq(pns_store_path(&cfg, jdir, sizeof(jdir), PNS_DIR_JWKS,
-	    name, NULL), 0);
-	(void)snprintf(path, sizeof(path), "%s", jdir);
+	/* Positive control: with the cached set, the notice verifies. */
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	/* A fresh verifier (a new process) and no cached set: the fetch
+	 * fails, and there is nothing to fall back on. */
+	pns_verifier_release(&ver);
+	pns_verifier_init(&ver, &cfg);
+	jwks_path(".json", path, sizeof(path));
 	ck_assert_int_eq(unlink(path), 0);
-	pns_notice_init(&n);
-	claims(c, sizeof(c), ISS, DEP, "1.3.0", GOOD_NOTICE);
-	ck_assert_int_eq(verify_signed(&key, "k1", c, &n), PNS_V_JWKS_UNAVAILABLE);
-	pns_notice_release(&n);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_JWKS_UNAVAILABLE);
+	ck_assert(pns_verdict_transient(PNS_V_JWKS_UNAVAILABLE));
+	/* A cached document with no usable key is no better... */
+	put_jwks_doc("{\"keys\":[{\"kty\":\"EC\",\"kid\":\"k1\"}]}");
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_JWKS_UNAVAILABLE);
+	put_jwks_doc("not json");
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_JWKS_UNAVAILABLE);
+	/* ...and a good one put back by another process is used at once. */
+	put_jwks("k1");
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+}
+END_TEST
+
+/* jwks_max_age is a refresh policy, not an expiry: a copy older than
+ * that is refreshed, and still used when the refresh fails. */
+START_TEST(stale_key_set_still_used)
+{
+	struct claims	good = { 0 };
+	char		path[PNS_FS_PATH_MAX], attempt[PNS_FS_PATH_MAX];
+
+	jwks_path(".json", path, sizeof(path));
+	jwks_path(".attempt", attempt, sizeof(attempt));
+	set_mtime(path, NOW - cfg.jwks_max_age - 100);
+	ck_assert_int_eq(access(attempt, F_OK), -1);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	/* A refresh was tried (and failed on the closed port). */
+	ck_assert_int_eq(access(attempt, F_OK), 0);
+	/* Twin: a copy younger than max age is used without a fetch. */
+	ck_assert_int_eq(unlink(attempt), 0);
+	pns_verifier_release(&ver);
+	pns_verifier_init(&ver, &cfg);
+	set_mtime(path, NOW - 100);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	ck_assert_int_eq(access(attempt, F_OK), -1);
+}
+END_TEST
+
+/*
+ * Unknown kids cannot turn the tool into a traffic amplifier: a token
+ * naming a kid the cached set lacks triggers a refetch at most once per
+ * jwks_refetch_interval (pns_jwks.h), however many such tokens come.
+ * The attempt stamp's mtime shows whether a fetch was tried.
+ */
+START_TEST(unknown_kid_refetch_rate_limited)
+{
+	struct claims	good = { 0 };
+	char		path[PNS_FS_PATH_MAX], attempt[PNS_FS_PATH_MAX];
+	int		fd;
+	long		i;
+
+	jwks_path(".json", path, sizeof(path));
+	jwks_path(".attempt", attempt, sizeof(attempt));
+	cfg.jwks_refetch_interval = 60;
+	set_mtime(path, NOW - 1000);
+	ck_assert((fd = open(attempt, O_WRONLY | O_CREAT, 0600)) >= 0);
+	(void)close(fd);
+	set_mtime(attempt, NOW - 5);
+	/* Within the interval: no fetch, whatever the number of tokens. */
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(verify_at(&key, "k9", &good, NOW + i),
+		    PNS_V_UNKNOWN_KID);
+	ck_assert_int_eq(mtime(attempt), NOW - 5);
+	/* The known kid is still served from the cache meanwhile. */
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	/* Once the interval has passed, one fetch is tried. */
+	ck_assert_int_eq(verify_at(&key, "k9", &good, NOW + 55),
+	    PNS_V_UNKNOWN_KID);
+	ck_assert_int_ne(mtime(attempt), NOW - 5);
+}
+END_TEST
+
+/* Keys rotate: when another process stores a set with the new kid, a
+ * long-lived verifier picks it up from the shared copy. */
+START_TEST(rotated_key_from_shared_copy)
+{
+	struct claims	good = { 0 };
+
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	ck_assert_int_eq(verify(&key, "k2", &good), PNS_V_UNKNOWN_KID);
+	put_jwks("k2");
+	ck_assert_int_eq(verify(&key, "k2", &good), PNS_V_OK);
+	/* The old kid left the set with the rotation. */
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_UNKNOWN_KID);
+}
+END_TEST
+
+/* A platform file that cannot be read is a storage failure (503, retry
+ * later), not an unknown platform (a permanent refusal). */
+START_TEST(unreadable_platform_is_storage)
+{
+	struct claims	good = { 0 };
+	char		pdir[PNS_FS_PATH_MAX], name[80], key_hex[65];
+
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	pns_platform_key(ISS, CID, key_hex);
+	(void)snprintf(name, sizeof(name), "%s.json", key_hex);
+	ck_assert_int_eq(pns_store_path(&cfg, pdir, sizeof(pdir),
+	    PNS_DIR_PLATFORMS, NULL, NULL), 0);
+	ck_assert_int_eq(pns_write_atomic(pdir, name, "{\"issuer\":", 10, NULL),
+	    0);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_STORAGE);
+	ck_assert(pns_verdict_transient(PNS_V_STORAGE));
+	/* An unknown platform stays a permanent refusal. */
+	ck_assert(!pns_verdict_transient(PNS_V_UNKNOWN_PLATFORM));
+}
+END_TEST
+
+/* The short names a sender sees are those of docs/receiver.md, and the
+ * enum runs in the order of its table. */
+START_TEST(verdict_names_follow_docs)
+{
+	static const char *const docs[] = {
+		"ok", "malformed", "bad_header", "bad_alg", "no_kid",
+		"bad_claims", "bad_aud", "bad_azp", "expired", "iat_future",
+		"bad_version", "bad_notice", "unknown_platform", "unknown_kid",
+		"jwks_unavailable", "bad_signature", "unknown_deployment",
+		"storage",
+	};
+	int	v;
+
+	for (v = 0; v <= PNS_V_STORAGE; v++) {
+		ck_assert_str_eq(pns_verdict_str((enum pns_verdict)v), docs[v]);
+		/* Only the two 503 answers are worth a retry. */
+		ck_assert_int_eq(pns_verdict_transient((enum pns_verdict)v),
+		    v == PNS_V_JWKS_UNAVAILABLE || v == PNS_V_STORAGE);
+	}
+	ck_assert_uint_eq(NELEM(docs), PNS_V_STORAGE + 1);
+	ck_assert_str_eq(pns_verdict_str(PNS_V__MAX), "invalid");
 }
 END_TEST
 
@@ -206,6 +610,7 @@ seed_token(void)
 		b.data[--b.len] = '\0';
 	tok = strdup(b.data);
 	pns_buf_release(&b);
+	ck_assert_ptr_nonnull(tok);
 	return tok;
 }
 
@@ -229,7 +634,7 @@ START_TEST(canvas_seed_notice)
 	ck_assert_str_eq(c.client_id, CID);
 	n.claims = c;
 	ck_assert_int_eq(pns_notice_check_claims(&n), PNS_V_OK);
-	ck_assert_str_eq(n.id, "1258e850-8446-43bf-9460-d249a6000904");
+	ck_assert_str_eq(n.id, SEED_ID);
 	ck_assert_str_eq(n.type, "LtiHelloWorldNotice");
 	ck_assert_str_eq(n.timestamp, "2025-03-19T11:11:17Z");
 	ck_assert_str_eq(n.deployment_id, DEP);
@@ -238,7 +643,7 @@ START_TEST(canvas_seed_notice)
 	put_jwks(SEED_KID);
 	ck_assert_int_eq(pns_notice_verify(&ver, tok, strlen(tok), NOW, &n),
 	    PNS_V_BAD_SIGNATURE);
-	/* At today's date it is long expired, before any key is looked at. */
+	/* Two hours on it is expired, before any key is looked at. */
 	ck_assert_int_eq(pns_notice_verify(&ver, tok, strlen(tok), NOW + 7200,
 	    &n), PNS_V_EXPIRED);
 	pns_notice_release(&n);
@@ -254,10 +659,19 @@ notice_suite(void)
 
 	tcase_add_unchecked_fixture(tc, keys_setup, keys_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, good_notice);
+	tcase_add_test(tc, jwks_cache_name);
+	tcase_add_test(tc, verified_notice_stored_once);
 	tcase_add_test(tc, each_rule_refuses);
+	tcase_add_test(tc, verdict_order);
+	tcase_add_test(tc, refused_before_any_key);
 	tcase_add_test(tc, no_key_set_is_unavailable);
+	tcase_add_test(tc, stale_key_set_still_used);
+	tcase_add_test(tc, unknown_kid_refetch_rate_limited);
+	tcase_add_test(tc, rotated_key_from_shared_copy);
+	tcase_add_test(tc, unreadable_platform_is_storage);
+	tcase_add_test(tc, verdict_names_follow_docs);
 	tcase_add_test(tc, canvas_seed_notice);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: ISC */
-/* Flat-file store: atomic writes, exclusive creation, the notice store
- * and its deduplication across processes, platform records. */
+/* Flat-file store: atomic writes, exclusive creation, the data_dir
+ * layout, the notice store and its deduplication across processes,
+ * platform records and their merges. */
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +18,9 @@
 #include "pns_platform.h"
 #include "pns_store.h"
 #include "unit.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define NPROC		16
 
 static struct pns_config	cfg;
 static char			dir[] = "/tmp/pns-check-store-XXXXXX";
@@ -42,60 +49,243 @@ mode_of(const char *path)
 {
 	struct stat	st;
 
-	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_msg(stat(path, &st) == 0, "%s missing", path);
 	return st.st_mode & 07777;
 }
 
+/* Reads path whole into a new string (the caller frees it). */
+static char *
+slurp(const char *path)
+{
+	struct pns_buf	 b;
+	char		*s;
+
+	pns_buf_init(&b, 1 << 20);
+	ck_assert_int_eq(pns_read_file(path, &b, NULL), 0);
+	s = strdup(b.data != NULL ? b.data : "");
+	pns_buf_release(&b);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+/* Names in d that start with ".tmp": leftovers of a temporary file. */
+static int
+temp_files(const char *d)
+{
+	DIR		*dp = opendir(d);
+	struct dirent	*de;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(dp);
+	while ((de = readdir(dp)) != NULL)
+		if (strncmp(de->d_name, ".tmp", 4) == 0)
+			n++;
+	(void)closedir(dp);
+	return n;
+}
+
+/* ---- data_dir layout --------------------------------------------------- */
+
 START_TEST(init_layout_and_check)
 {
-	char	path[PNS_FS_PATH_MAX];
-	struct pns_err err;
+	static const char *const subs[] = {
+		PNS_DIR_KEYS, PNS_DIR_PLATFORMS, PNS_DIR_JWKS, PNS_DIR_NOTICES,
+		PNS_DIR_STATE, PNS_DIR_TOKENS, PNS_DIR_HANDLERS,
+	};
+	char		path[PNS_FS_PATH_MAX];
+	struct pns_err	err;
+	mode_t		old;
+	size_t		i;
 
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_store_check(&cfg, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ENOENT);
+	ck_assert_ptr_nonnull(strstr(err.msg, "pnsctl init"));
+	/* 0700 whatever the umask of the caller, and the umask restored. */
+	old = umask(0);
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	ck_assert_int_eq(umask(old), 0);
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);	/* idempotent */
+	ck_assert_int_eq(pns_store_check(&cfg, NULL), 0);
+	ck_assert_int_eq(mode_of(cfg.data_dir), 0700);
+	for (i = 0; i < NELEM(subs); i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", cfg.data_dir,
+		    subs[i]);
+		ck_assert_int_eq(mode_of(path), 0700);
+	}
+	/* Every notice shard exists from the start. */
+	for (i = 0; i < 256; i++) {
+		(void)snprintf(path, sizeof(path), "%s/notices/%02zx",
+		    cfg.data_dir, i);
+		ck_assert_int_eq(mode_of(path), 0700);
+	}
+	/* A missing subdirectory fails the check; init repairs it. */
+	(void)snprintf(path, sizeof(path), "%s/jwks", cfg.data_dir);
+	ck_assert_int_eq(rmdir(path), 0);
 	pns_err_clear(&err);
 	ck_assert_int_eq(pns_store_check(&cfg, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "pnsctl init"));
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
-	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);	/* idempotent */
 	ck_assert_int_eq(pns_store_check(&cfg, NULL), 0);
-	ck_assert_int_eq(mode_of(cfg.data_dir), 0700);
-	(void)snprintf(path, sizeof(path), "%s/notices/ff", cfg.data_dir);
-	ck_assert_int_eq(mode_of(path), 0700);
 }
 END_TEST
 
+/* A file where a directory belongs is an error, not silently used. */
+START_TEST(init_refuses_file_in_the_way)
+{
+	struct pns_err	err;
+
+	ck_assert_int_eq(pns_write_atomic(dir, "d", "x", 1, NULL), 0);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_store_init(&cfg, &err), -1);
+	ck_assert_int_eq(err.code, PNS_EEXIST);
+	ck_assert_int_eq(pns_store_check(&cfg, NULL), -1);
+	/* Twin: the same under a free name. */
+	(void)snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s/e", dir);
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	ck_assert_int_eq(pns_store_check(&cfg, NULL), 0);
+}
+END_TEST
+
+START_TEST(store_path)
+{
+	char		out[PNS_FS_PATH_MAX], small[8];
+	struct pns_err	err;
+
+	ck_assert_int_eq(pns_store_path(&cfg, out, sizeof(out), PNS_DIR_JWKS,
+	    "h.json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "/d/jwks/h.json"));
+	ck_assert_int_eq(pns_store_path(&cfg, out, sizeof(out), PNS_DIR_JWKS,
+	    NULL, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "/d/jwks"));
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_store_path(&cfg, small, sizeof(small),
+	    PNS_DIR_JWKS, NULL, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ELIMIT);
+}
+END_TEST
+
+/* ---- atomic files ------------------------------------------------------ */
+
 START_TEST(atomic_write_replaces)
 {
-	char	path[PNS_FS_PATH_MAX];
-	struct pns_buf b;
+	char	 path[PNS_FS_PATH_MAX], *s;
+	mode_t	 old;
 
+	old = umask(0);
 	ck_assert_int_eq(pns_write_atomic(dir, "f", "one", 3, NULL), 0);
-	ck_assert_int_eq(pns_write_atomic(dir, "f", "two!", 4, NULL), 0);
+	(void)umask(old);
 	(void)snprintf(path, sizeof(path), "%s/f", dir);
-	pns_buf_init(&b, 64);
-	ck_assert_int_eq(pns_read_file(path, &b, NULL), 0);
-	ck_assert_str_eq(b.data, "two!");
+	s = slurp(path);
+	ck_assert_str_eq(s, "one");
+	free(s);
 	ck_assert_int_eq(mode_of(path), 0600);
-	pns_buf_release(&b);
-	/* No temporary file is left behind. */
-	(void)snprintf(path, sizeof(path), "ls -A %s | grep -q tmp", dir);
-	ck_assert_int_ne(system(path), 0);
+	ck_assert_int_eq(pns_write_atomic(dir, "f", "two!", 4, NULL), 0);
+	s = slurp(path);
+	ck_assert_str_eq(s, "two!");
+	free(s);
+	ck_assert_int_eq(mode_of(path), 0600);
+	/* Empty content is content. */
+	ck_assert_int_eq(pns_write_atomic(dir, "f", "", 0, NULL), 0);
+	s = slurp(path);
+	ck_assert_str_eq(s, "");
+	free(s);
+	ck_assert_int_eq(temp_files(dir), 0);
+}
+END_TEST
+
+/* Never rewritten in place: a reader holding the old file keeps reading
+ * the old content whole. */
+START_TEST(atomic_write_is_not_in_place)
+{
+	char	path[PNS_FS_PATH_MAX], buf[16];
+	int	fd;
+	ssize_t	n;
+
+	ck_assert_int_eq(pns_write_atomic(dir, "f", "old content", 11, NULL), 0);
+	(void)snprintf(path, sizeof(path), "%s/f", dir);
+	ck_assert((fd = open(path, O_RDONLY)) >= 0);
+	ck_assert_int_eq(pns_write_atomic(dir, "f", "NEW", 3, NULL), 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	ck_assert_int_eq(n, 11);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "old content");
+}
+END_TEST
+
+START_TEST(atomic_write_missing_dir)
+{
+	char		missing[PNS_FS_PATH_MAX];
+	struct pns_err	err;
+
+	(void)snprintf(missing, sizeof(missing), "%s/nope", dir);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_write_atomic(missing, "f", "x", 1, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ESYS);
+	ck_assert_ptr_nonnull(strstr(err.msg, "nope"));
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_create_exclusive(missing, "f", "x", 1, 0, &err),
+	    -1);
+	ck_assert_int_eq(err.code, PNS_ESYS);
+	/* Twin: once the directory exists. */
+	ck_assert_int_eq(pns_mkdir(missing, NULL), 0);
+	ck_assert_int_eq(pns_write_atomic(missing, "f", "x", 1, NULL), 0);
 }
 END_TEST
 
 START_TEST(exclusive_create_once)
 {
-	char	path[PNS_FS_PATH_MAX];
-	struct pns_buf b;
+	char	 path[PNS_FS_PATH_MAX], *s;
+	mode_t	 old;
 
+	old = umask(0);
 	ck_assert_int_eq(pns_create_exclusive(dir, "x", "first", 5, 0, NULL), 0);
+	(void)umask(old);
 	ck_assert_int_eq(pns_create_exclusive(dir, "x", "second", 6, 0, NULL), 1);
+	ck_assert_int_eq(pns_create_exclusive(dir, "x", "third", 5, 1, NULL), 1);
 	(void)snprintf(path, sizeof(path), "%s/x", dir);
-	pns_buf_init(&b, 64);
+	s = slurp(path);
+	ck_assert_str_eq(s, "first");
+	free(s);
+	ck_assert_int_eq(mode_of(path), 0600);
+	/* With the directory sync deferred, creation is the same. */
+	ck_assert_int_eq(pns_create_exclusive(dir, "y", "why", 3, 1, NULL), 0);
+	(void)snprintf(path, sizeof(path), "%s/y", dir);
+	s = slurp(path);
+	ck_assert_str_eq(s, "why");
+	free(s);
+	ck_assert_int_eq(temp_files(dir), 0);
+}
+END_TEST
+
+START_TEST(read_file_bounds)
+{
+	char		path[PNS_FS_PATH_MAX];
+	struct pns_buf	b;
+	struct pns_err	err;
+
+	ck_assert_int_eq(pns_write_atomic(dir, "f", "0123456789", 10, NULL), 0);
+	(void)snprintf(path, sizeof(path), "%s/f", dir);
+	pns_buf_init(&b, 10);
 	ck_assert_int_eq(pns_read_file(path, &b, NULL), 0);
-	ck_assert_str_eq(b.data, "first");
+	ck_assert_str_eq(b.data, "0123456789");
+	pns_buf_release(&b);
+	pns_buf_init(&b, 9);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_read_file(path, &b, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ELIMIT);
+	pns_buf_release(&b);
+	(void)snprintf(path, sizeof(path), "%s/none", dir);
+	pns_buf_init(&b, 10);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_read_file(path, &b, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ENOENT);
 	pns_buf_release(&b);
 }
 END_TEST
+
+/* ---- the notice store -------------------------------------------------- */
 
 /* A minimal verified-looking notice for the store (the store trusts its
  * caller: only pns_notice_verify makes these in the programs). */
@@ -125,11 +315,21 @@ count(struct json_object *rec, void *arg)
 	return 0;
 }
 
+static const char *
+field(struct json_object *rec, const char *name)
+{
+	struct json_object	*v;
+
+	ck_assert_msg(json_object_object_get_ex(rec, name, &v), "no %s", name);
+	return json_object_get_string(v);
+}
+
 START_TEST(nstore_dedup_and_read_back)
 {
 	struct pns_notice	 n;
 	struct pns_nstore_batch	 b;
-	struct json_object	*rec;
+	struct json_object	*rec, *claims;
+	char			 path[PNS_FS_PATH_MAX];
 	int			 total = 0;
 
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
@@ -140,41 +340,184 @@ START_TEST(nstore_dedup_and_read_back)
 	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:01.000000Z",
 	    &b, NULL), 1);
 	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
+	/* Under its shard, named by its key, 0600. */
+	(void)snprintf(path, sizeof(path), "%s/notices/%.2s/%s.json",
+	    cfg.data_dir, n.key, n.key);
+	ck_assert_int_eq(mode_of(path), 0600);
 	ck_assert_int_eq(pns_nstore_get(&cfg, n.key, &rec, NULL), 0);
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(rec,
-	    "received_at")), "2026-01-01T00:00:00.000000Z");
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(rec,
-	    "jwt")), "a.b.c");
+	/* The first copy is the one kept. */
+	ck_assert_str_eq(field(rec, "received_at"),
+	    "2026-01-01T00:00:00.000000Z");
+	ck_assert_str_eq(field(rec, "key"), n.key);
+	ck_assert_str_eq(field(rec, "id"), "id-1");
+	ck_assert_str_eq(field(rec, "type"), "LtiHelloWorldNotice");
+	ck_assert_str_eq(field(rec, "timestamp"), "2025-03-19T11:11:17Z");
+	ck_assert_str_eq(field(rec, "iss"), "https://p");
+	ck_assert_str_eq(field(rec, "client_id"), "c1");
+	ck_assert_str_eq(field(rec, "deployment_id"), "d1");
+	ck_assert_str_eq(field(rec, "jwt"), "a.b.c");
+	ck_assert(json_object_object_get_ex(rec, "claims", &claims));
+	ck_assert_str_eq(field(claims, "iss"), "https://p");
 	json_object_put(rec);
 	ck_assert_int_eq(pns_nstore_foreach(&cfg, count, &total, NULL), 0);
 	ck_assert_int_eq(total, 1);
-	/* Keys are validated before they name a file. */
-	ck_assert_int_eq(pns_nstore_get(&cfg, "../../etc/passwd", &rec, NULL), -1);
 	pns_notice_release(&n);
 }
 END_TEST
 
-/* Sixteen processes store the same notice at once: one stores it. */
-START_TEST(nstore_dedup_across_processes)
+/* Keys are validated before they name a file. */
+START_TEST(nstore_get_refuses_bad_keys)
+{
+	static const char *const bad[] = {
+		"../../etc/passwd", "",
+		"ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+		"../0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab",
+	};
+	struct json_object	*rec;
+	struct pns_err		 err;
+	struct pns_notice	 n;
+	struct pns_nstore_batch	 b;
+	size_t			 i;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	for (i = 0; i < NELEM(bad); i++) {
+		pns_err_clear(&err);
+		ck_assert_msg(pns_nstore_get(&cfg, bad[i], &rec, &err) == -1 &&
+		    err.code == PNS_EINVAL && rec == NULL, "%s", bad[i]);
+	}
+	/* A well-formed key that is not stored is not found. */
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_nstore_get(&cfg,
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	    &rec, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ENOENT);
+	/* Positive control: a stored one is. */
+	fake_notice(&n, "id-x");
+	pns_nstore_batch_init(&b);
+	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z", &b,
+	    NULL), 0);
+	ck_assert_int_eq(pns_nstore_get(&cfg, n.key, &rec, NULL), 0);
+	json_object_put(rec);
+	pns_notice_release(&n);
+}
+END_TEST
+
+struct stop_after {
+	int	seen, stop_at;
+};
+
+static int
+stop_after(struct json_object *rec, void *arg)
+{
+	struct stop_after	*s = arg;
+
+	(void)rec;
+	return ++s->seen == s->stop_at ? 42 : 0;
+}
+
+/* Every stored record is visited once; a non-zero answer stops the walk
+ * and is returned. */
+START_TEST(nstore_foreach)
+{
+	struct pns_notice	 n[6];
+	struct pns_nstore_batch	 b;
+	struct stop_after	 s = { 0, 3 };
+	char			 ids[6][8];
+	int			 i, total = 0;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	ck_assert_int_eq(pns_nstore_foreach(&cfg, count, &total, NULL), 0);
+	ck_assert_int_eq(total, 0);
+	pns_nstore_batch_init(&b);
+	for (i = 0; i < 6; i++) {
+		(void)snprintf(ids[i], sizeof(ids[i]), "n%d", i);
+		fake_notice(&n[i], ids[i]);
+		ck_assert_int_eq(pns_nstore_put(&cfg, &n[i], "2026-01-01T00:00:00Z",
+		    &b, NULL), 0);
+	}
+	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
+	ck_assert_int_eq(pns_nstore_foreach(&cfg, count, &total, NULL), 0);
+	ck_assert_int_eq(total, 6);
+	ck_assert_int_eq(pns_nstore_foreach(&cfg, stop_after, &s, NULL), 42);
+	ck_assert_int_eq(s.seen, 3);
+	for (i = 0; i < 6; i++)
+		pns_notice_release(&n[i]);
+}
+END_TEST
+
+/* A shard removed by hand is made again by the next put; a sync that
+ * cannot open a shard fails and says which. */
+START_TEST(nstore_shards)
 {
 	struct pns_notice	n;
 	struct pns_nstore_batch	b;
-	pid_t			pids[16];
-	int			i, status, created = 0, dup = 0, total = 0, rc;
+	struct pns_err		err;
+	char			shard[PNS_FS_PATH_MAX];
+	char			cmd[PNS_FS_PATH_MAX + 16];
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	fake_notice(&n, "id-shard");
+	(void)snprintf(shard, sizeof(shard), "%s/notices/%.2s", cfg.data_dir,
+	    n.key);
+	ck_assert_int_eq(rmdir(shard), 0);
+	pns_nstore_batch_init(&b);
+	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z", &b,
+	    NULL), 0);
+	ck_assert_int_eq(mode_of(shard), 0700);
+	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
+	/* The batch was cleared by the sync: nothing left to do. */
+	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
+
+	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z", &b,
+	    NULL), 1);
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", shard);
+	ck_assert_int_eq(system(cmd), 0);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ESYS);
+	ck_assert_ptr_nonnull(strstr(err.msg, shard));
+	pns_notice_release(&n);
+}
+END_TEST
+
+/* Runs put (and sync) of n in a child; its exit status is put's answer,
+ * 9 for an error. */
+static pid_t
+put_in_child(const struct pns_notice *n)
+{
+	struct pns_nstore_batch	b;
+	pid_t			pid;
+	int			rc;
+
+	if ((pid = fork()) == 0) {
+		pns_nstore_batch_init(&b);
+		rc = pns_nstore_put(&cfg, n, "2026-01-01T00:00:00.0Z", &b, NULL);
+		_exit(rc < 0 || pns_nstore_sync(&cfg, &b, NULL) < 0 ? 9 : rc);
+	}
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+/*
+ * A platform that retries sends the same notice again, possibly while
+ * the first copy is still being stored by another process.  Sixteen
+ * processes store the same notice at once: exactly one stores it, the
+ * others are told it is a duplicate, and one record exists.
+ */
+START_TEST(nstore_dedup_across_processes)
+{
+	struct pns_notice	n;
+	pid_t			pids[NPROC];
+	int			i, status, created = 0, dup = 0, total = 0;
 
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
 	fake_notice(&n, "racy");
-	for (i = 0; i < 16; i++) {
-		if ((pids[i] = fork()) == 0) {
-			pns_nstore_batch_init(&b);
-			rc = pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00.0Z",
-			    &b, NULL);
-			_exit(rc < 0 || pns_nstore_sync(&cfg, &b, NULL) < 0 ?
-			    9 : rc);
-		}
-		ck_assert_int_gt(pids[i], 0);
-	}
-	for (i = 0; i < 16; i++) {
+	for (i = 0; i < NPROC; i++)
+		pids[i] = put_in_child(&n);
+	for (i = 0; i < NPROC; i++) {
 		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
 		ck_assert(WIFEXITED(status));
 		if (WEXITSTATUS(status) == 0)
@@ -183,12 +526,41 @@ START_TEST(nstore_dedup_across_processes)
 			dup++;
 	}
 	ck_assert_int_eq(created, 1);
-	ck_assert_int_eq(dup, 15);
+	ck_assert_int_eq(dup, NPROC - 1);
 	ck_assert_int_eq(pns_nstore_foreach(&cfg, count, &total, NULL), 0);
 	ck_assert_int_eq(total, 1);
 	pns_notice_release(&n);
 }
 END_TEST
+
+/* Twin of the above: sixteen different notices at once are all stored. */
+START_TEST(nstore_distinct_across_processes)
+{
+	struct pns_notice	n[NPROC];
+	char			ids[NPROC][16];
+	pid_t			pids[NPROC];
+	int			i, status, total = 0;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	for (i = 0; i < NPROC; i++) {
+		(void)snprintf(ids[i], sizeof(ids[i]), "distinct-%d", i);
+		fake_notice(&n[i], ids[i]);
+	}
+	for (i = 0; i < NPROC; i++)
+		pids[i] = put_in_child(&n[i]);
+	for (i = 0; i < NPROC; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	ck_assert_int_eq(pns_nstore_foreach(&cfg, count, &total, NULL), 0);
+	ck_assert_int_eq(total, NPROC);
+	for (i = 0; i < NPROC; i++)
+		pns_notice_release(&n[i]);
+}
+END_TEST
+
+/* ---- platforms --------------------------------------------------------- */
 
 static void
 platform(struct pns_platform *p, const char *jwks, const char *dep)
@@ -207,44 +579,240 @@ START_TEST(platform_merge)
 {
 	struct pns_platform	p, got;
 	struct pns_err		err;
+	char			first_at[21], path[PNS_FS_PATH_MAX], key[65];
 
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
 	platform(&p, "https://p.example/jwks1", "d1");
 	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
 	pns_platform_release(&p);
+	/* Stored as platforms/H(issuer, client_id).json, 0600. */
+	pns_platform_key("https://p.example", "c1", key);
+	(void)snprintf(path, sizeof(path), "%s/platforms/%s.json", cfg.data_dir,
+	    key);
+	ck_assert_int_eq(mode_of(path), 0600);
+	pns_platform_init(&got);
+	ck_assert_int_eq(pns_platform_load(&cfg, "https://p.example", "c1", &got,
+	    NULL), 0);
+	ck_assert_str_eq(got.key, key);
+	ck_assert_uint_eq(got.ndeployments, 1);
+	ck_assert(pns_iso8601_valid(got.registered_at, strlen(got.registered_at)));
+	memcpy(first_at, got.registered_at, sizeof(first_at));
+
+	/* Again with new endpoints, d2 and d1 again. */
 	platform(&p, "https://p.example/jwks2", "d2");
+	(void)snprintf(p.auth_url, sizeof(p.auth_url), "https://p.example/a2");
+	(void)snprintf(p.token_url, sizeof(p.token_url), "https://p.example/t2");
 	ck_assert_int_eq(pns_platform_add_deployment(&p, "d1", NULL), 0);
 	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
 	pns_platform_release(&p);
 	ck_assert_int_eq(pns_platform_learn_deployment(&cfg, "https://p.example",
 	    "c1", "d3", NULL), 0);
+	/* Learning a known deployment changes nothing. */
+	ck_assert_int_eq(pns_platform_learn_deployment(&cfg, "https://p.example",
+	    "c1", "d2", NULL), 0);
 
-	pns_platform_init(&got);
 	ck_assert_int_eq(pns_platform_load(&cfg, "https://p.example", "c1", &got,
 	    NULL), 0);
 	ck_assert_str_eq(got.jwks_url, "https://p.example/jwks2");
+	ck_assert_str_eq(got.auth_url, "https://p.example/a2");
+	ck_assert_str_eq(got.token_url, "https://p.example/t2");
 	ck_assert_uint_eq(got.ndeployments, 3);
 	ck_assert(pns_platform_has_deployment(&got, "d1"));
 	ck_assert(pns_platform_has_deployment(&got, "d2"));
 	ck_assert(pns_platform_has_deployment(&got, "d3"));
 	ck_assert(!pns_platform_has_deployment(&got, "d4"));
+	ck_assert(!pns_platform_has_deployment(&got, "D1"));
 	ck_assert_str_eq(got.registered_by, "manual");
+	ck_assert_str_eq(got.registered_at, first_at);
 
 	pns_err_clear(&err);
 	ck_assert_int_eq(pns_platform_load(&cfg, "https://p.example", "c2", &got,
 	    &err), -1);
 	ck_assert_int_eq(err.code, PNS_ENOENT);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_platform_load(&cfg, "https://q.example", "c1", &got,
+	    &err), -1);
+	ck_assert_int_eq(err.code, PNS_ENOENT);
 	/* Learning a deployment never creates a platform. */
+	pns_err_clear(&err);
 	ck_assert_int_eq(pns_platform_learn_deployment(&cfg, "https://q.example",
-	    "c1", "d1", NULL), -1);
-	/* Bad input is refused and changes nothing. */
-	platform(&p, "ftp://p.example/jwks", NULL);
-	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), -1);
+	    "c1", "d1", &err), -1);
+	ck_assert_int_eq(err.code, PNS_ENOENT);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_platform_load(&cfg, "https://q.example", "c1", &got,
+	    &err), -1);
+	ck_assert_int_eq(err.code, PNS_ENOENT);
+	pns_platform_release(&got);
+}
+END_TEST
+
+/* Bad input is refused and changes nothing. */
+START_TEST(platform_save_refuses_bad_input)
+{
+	static const struct {
+		const char	*what;
+		size_t		 off;
+		const char	*value;
+	} bad[] = {
+		{ "issuer", offsetof(struct pns_platform, issuer), "p.example" },
+		{ "issuer", offsetof(struct pns_platform, issuer), "" },
+		{ "client_id", offsetof(struct pns_platform, client_id), "" },
+		{ "client_id", offsetof(struct pns_platform, client_id), "c\n1" },
+		{ "auth_url", offsetof(struct pns_platform, auth_url), "ftp://a" },
+		{ "token_url", offsetof(struct pns_platform, token_url),
+		    "https://" },
+		{ "jwks_url", offsetof(struct pns_platform, jwks_url),
+		    "ftp://p.example/jwks" },
+		{ "jwks_url", offsetof(struct pns_platform, jwks_url),
+		    "https://p.example/j wks" },
+	};
+	struct pns_platform	p, got;
+	struct pns_err		err;
+	char			dep[32];
+	size_t			i;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	platform(&p, "https://p.example/jwks", "d1");
+	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
 	pns_platform_release(&p);
+	for (i = 0; i < NELEM(bad); i++) {
+		platform(&p, "https://p.example/other", "d9");
+		(void)snprintf((char *)&p + bad[i].off, 64, "%s", bad[i].value);
+		pns_err_clear(&err);
+		ck_assert_msg(pns_platform_save(&cfg, &p, &err) == -1,
+		    "%s \"%s\" accepted", bad[i].what, bad[i].value);
+		ck_assert_int_eq(err.code, PNS_EINVAL);
+		pns_platform_release(&p);
+	}
+	pns_platform_init(&got);
 	ck_assert_int_eq(pns_platform_load(&cfg, "https://p.example", "c1", &got,
 	    NULL), 0);
-	ck_assert_str_eq(got.jwks_url, "https://p.example/jwks2");
+	ck_assert_str_eq(got.jwks_url, "https://p.example/jwks");
+	ck_assert(!pns_platform_has_deployment(&got, "d9"));
 	pns_platform_release(&got);
+	/* Deployment ids are printable and bounded. */
+	platform(&p, "https://p.example/jwks", NULL);
+	ck_assert_int_eq(pns_platform_add_deployment(&p, "", NULL), -1);
+	ck_assert_int_eq(pns_platform_add_deployment(&p, "a\x01", NULL), -1);
+	ck_assert_int_eq(pns_platform_add_deployment(&p, "d1", NULL), 0);
+	ck_assert_int_eq(pns_platform_add_deployment(&p, "d1", NULL), 0);
+	ck_assert_uint_eq(p.ndeployments, 1);
+	/* At most PNS_DEPLOYMENTS_MAX of them. */
+	while (p.ndeployments < PNS_DEPLOYMENTS_MAX) {
+		(void)snprintf(dep, sizeof(dep), "d-%zu", p.ndeployments);
+		ck_assert_int_eq(pns_platform_add_deployment(&p, dep, NULL), 0);
+	}
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_platform_add_deployment(&p, "one-more", &err), -1);
+	ck_assert_int_eq(err.code, PNS_ELIMIT);
+	ck_assert_uint_eq(p.ndeployments, PNS_DEPLOYMENTS_MAX);
+	pns_platform_release(&p);
+}
+END_TEST
+
+/*
+ * The file is found by H(issuer, client_id), and the issuer and client_id
+ * inside are compared again after reading: a record under a name that
+ * does not match its content (a planted or misplaced file) is no
+ * registration of the asked-for platform.
+ */
+START_TEST(platform_file_content_must_match_name)
+{
+	struct pns_platform	p, got;
+	struct pns_err		err;
+	char			from[PNS_FS_PATH_MAX], to[PNS_FS_PATH_MAX];
+	char			key[65];
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	platform(&p, "https://p.example/jwks", "d1");
+	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
+	pns_platform_release(&p);
+	pns_platform_init(&got);
+	ck_assert_int_eq(pns_platform_load(&cfg, "https://p.example", "c1", &got,
+	    NULL), 0);
+	/* The same record under the name of ("https://evil.example", "c1"). */
+	(void)snprintf(from, sizeof(from), "%s/platforms/%s.json", cfg.data_dir,
+	    got.key);
+	pns_platform_key("https://evil.example", "c1", key);
+	(void)snprintf(to, sizeof(to), "%s/platforms/%s.json", cfg.data_dir, key);
+	ck_assert_int_eq(link(from, to), 0);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_platform_load(&cfg, "https://evil.example", "c1",
+	    &got, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ENOENT);
+	pns_platform_release(&got);
+}
+END_TEST
+
+static int
+count_platforms(const struct pns_platform *p, void *arg)
+{
+	ck_assert(p->issuer[0] != '\0');
+	(*(int *)arg)++;
+	return 0;
+}
+
+START_TEST(platform_foreach)
+{
+	struct pns_platform	p;
+	int			n = 0;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	ck_assert_int_eq(pns_platform_foreach(&cfg, count_platforms, &n, NULL),
+	    0);
+	ck_assert_int_eq(n, 0);
+	platform(&p, "https://p.example/jwks", "d1");
+	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
+	(void)snprintf(p.client_id, sizeof(p.client_id), "c2");
+	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
+	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
+	pns_platform_release(&p);
+	/* Two platforms, whatever the lock file and saves in between. */
+	ck_assert_int_eq(pns_platform_foreach(&cfg, count_platforms, &n, NULL),
+	    0);
+	ck_assert_int_eq(n, 2);
+}
+END_TEST
+
+/*
+ * Launches in several processes learn deployments of one platform at
+ * the same moment.  Without the lock, two read-modify-write cycles
+ * interleave and one deployment is lost.  All of them must be kept.
+ */
+START_TEST(platform_learn_across_processes)
+{
+	struct pns_platform	p;
+	pid_t			pids[NPROC];
+	char			dep[16];
+	int			i, status;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	platform(&p, "https://p.example/jwks", "d0");
+	ck_assert_int_eq(pns_platform_save(&cfg, &p, NULL), 0);
+	pns_platform_release(&p);
+	for (i = 0; i < NPROC; i++) {
+		if ((pids[i] = fork()) == 0) {
+			(void)snprintf(dep, sizeof(dep), "learned-%d", i);
+			_exit(pns_platform_learn_deployment(&cfg,
+			    "https://p.example", "c1", dep, NULL) == 0 ? 0 : 9);
+		}
+		ck_assert_int_gt(pids[i], 0);
+	}
+	for (i = 0; i < NPROC; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	pns_platform_init(&p);
+	ck_assert_int_eq(pns_platform_load(&cfg, "https://p.example", "c1", &p,
+	    NULL), 0);
+	ck_assert_uint_eq(p.ndeployments, NPROC + 1);
+	for (i = 0; i < NPROC; i++) {
+		(void)snprintf(dep, sizeof(dep), "learned-%d", i);
+		ck_assert_msg(pns_platform_has_deployment(&p, dep), "%s lost",
+		    dep);
+	}
+	pns_platform_release(&p);
 }
 END_TEST
 
@@ -255,12 +823,26 @@ store_suite(void)
 	TCase	*tc = tcase_create("store");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, init_layout_and_check);
+	tcase_add_test(tc, init_refuses_file_in_the_way);
+	tcase_add_test(tc, store_path);
 	tcase_add_test(tc, atomic_write_replaces);
+	tcase_add_test(tc, atomic_write_is_not_in_place);
+	tcase_add_test(tc, atomic_write_missing_dir);
 	tcase_add_test(tc, exclusive_create_once);
+	tcase_add_test(tc, read_file_bounds);
 	tcase_add_test(tc, nstore_dedup_and_read_back);
+	tcase_add_test(tc, nstore_get_refuses_bad_keys);
+	tcase_add_test(tc, nstore_foreach);
+	tcase_add_test(tc, nstore_shards);
 	tcase_add_test(tc, nstore_dedup_across_processes);
+	tcase_add_test(tc, nstore_distinct_across_processes);
 	tcase_add_test(tc, platform_merge);
+	tcase_add_test(tc, platform_save_refuses_bad_input);
+	tcase_add_test(tc, platform_file_content_must_match_name);
+	tcase_add_test(tc, platform_foreach);
+	tcase_add_test(tc, platform_learn_across_processes);
 	suite_add_tcase(s, tc);
 	return s;
 }
