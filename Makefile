@@ -97,6 +97,7 @@ unit: $(UNIT_BIN)
 
 integ: $(PROGS)
 	$(PYTHON) tests/integ/test_notices.py
+	$(PYTHON) tests/integ/test_launch.py
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 #include "pns_toolkey.h"
 #include "banned.h"
 
-#define FORM_MAX	(256 * 1024)
+#define FORM_TOO_LARGE	(-2)
 #define PAGE_MAX	(1024 * 1024)
 #define COOKIE_NAME	"pns_state"
 
@@ -88,7 +89,11 @@ page_error(struct resp *r, int status, const char *code, const char *text)
 	(void)pns_html_foot(&r->body, NULL);
 }
 
-/* Reads a urlencoded form body (POST) into f; 0 or -1 (bad request). */
+/*
+ * Reads a urlencoded form body (POST) into f: 0, -1 (bad request) or
+ * FORM_TOO_LARGE when the declared length is over the limit, which is
+ * refused before a byte of it is read.
+ */
 static int
 read_form(const struct req *q, struct pns_form *f)
 {
@@ -101,10 +106,12 @@ read_form(const struct req *q, struct pns_form *f)
 	if (q->content_type == NULL || strncmp(q->content_type,
 	    "application/x-www-form-urlencoded", 33) != 0)
 		return -1;
-	len = pns_strtonum(q->content_length, 0, FORM_MAX, &errstr);
+	len = pns_strtonum(q->content_length, 0, LLONG_MAX, &errstr);
 	if (errstr != NULL)
 		return -1;
-	pns_buf_init(&b, FORM_MAX);
+	if (len > q->cfg->max_body_bytes)
+		return FORM_TOO_LARGE;
+	pns_buf_init(&b, (size_t)q->cfg->max_body_bytes);
 	if (pns_buf_reserve(&b, (size_t)len, NULL) == 0) {
 		got = fread(b.data, 1, (size_t)len, stdin);
 		b.len = got;
@@ -199,6 +206,11 @@ route_login(const struct req *q, struct resp *r)
 		bad = read_form(q, &f);
 	else
 		bad = pns_form_parse(&f, q->query, strlen(q->query), NULL);
+	if (bad == FORM_TOO_LARGE) {
+		page_error(r, 413, "too_large", "The login request is larger "
+		    "than this tool accepts.");
+		goto out;
+	}
 	if (bad) {
 		page_error(r, 400, "bad_request", "The login request could not "
 		    "be read (a parameter given twice, or a bad encoding).");
@@ -209,7 +221,9 @@ route_login(const struct req *q, struct resp *r)
 	target = pns_form_get(&f, "target_link_uri");
 	msg_hint = pns_form_get(&f, "lti_message_hint");
 	client_id = pns_form_get(&f, "client_id");
-	if (iss == NULL || hint == NULL || target == NULL) {
+	/* An empty value is as absent as a missing one. */
+	if (iss == NULL || hint == NULL || target == NULL ||
+	    *iss == '\0' || *hint == '\0' || *target == '\0') {
 		page_error(r, 400, "bad_request", "iss, login_hint and "
 		    "target_link_uri are required.");
 		goto out;
@@ -276,8 +290,10 @@ row(struct pns_buf *b, const char *name, const char *value)
 
 static void
 launch_page(struct resp *r, const struct pns_launch *l,
-    const struct pns_handlers_status *hs, int have_status, const char *cfg_title)
+    const struct pns_handlers_status *hs, int have_status, time_t last_notice,
+    const char *cfg_title)
 {
+	char			 when[21];
 	struct json_object	*ctx = pns_json_obj(l->jws.payload, PNS_CLAIM_CONTEXT);
 	struct pns_buf		*b = &r->body;
 	size_t			 i, n;
@@ -312,6 +328,10 @@ launch_page(struct resp *r, const struct pns_launch *l,
 			row(b, "Registered at", hs->registered_at);
 			row(b, "Last error", hs->last_error);
 		}
+		if (last_notice != 0)
+			pns_iso8601_fmt(last_notice, when);
+		row(b, "Last notice received", last_notice != 0 ? when :
+		    "none yet");
 		(void)pns_buf_adds(b, "</table>\n", NULL);
 	}
 	(void)pns_html_foot(b, NULL);
@@ -329,6 +349,7 @@ route_launch(const struct req *q, struct resp *r)
 	struct pns_err			err;
 	enum pns_verdict		verdict;
 	const char			*tok, *state;
+	int				 bad;
 	char				cookie[PNS_STATE_LEN + 2];
 	int				have_status = 0;
 
@@ -339,7 +360,12 @@ route_launch(const struct req *q, struct resp *r)
 	(void)snprintf(r->cookie, sizeof(r->cookie), COOKIE_NAME "=; "
 	    "Path=%.256s/lti.cgi; Max-Age=0; HttpOnly; Secure; SameSite=None",
 	    base_path(q->cfg));
-	if (read_form(q, &f) == -1 ||
+	if ((bad = read_form(q, &f)) == FORM_TOO_LARGE) {
+		page_error(r, 413, "too_large", "The launch is larger than "
+		    "this tool accepts.");
+		goto out;
+	}
+	if (bad == -1 ||
 	    (tok = pns_form_get(&f, "id_token")) == NULL ||
 	    (state = pns_form_get(&f, "state")) == NULL) {
 		page_error(r, 400, "bad_request", "The launch must be a form "
@@ -380,7 +406,8 @@ route_launch(const struct req *q, struct resp *r)
 	} else if (pns_handlers_status(q->cfg, &v.platform, l.deployment_id,
 	    &hs, &err) == 0)
 		have_status = 1;
-	launch_page(r, &l, &hs, have_status, q->cfg->tool_title);
+	launch_page(r, &l, &hs, have_status, pns_handlers_last_notice(q->cfg,
+	    &v.platform, l.deployment_id), q->cfg->tool_title);
 out:
 	pns_launch_release(&l);
 	pns_verifier_release(&v);

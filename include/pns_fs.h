@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include <time.h>
+
 #include "pns_err.h"
 #include "pns_util.h"
 
@@ -48,6 +50,14 @@ int	pns_mkdir(const char *dir, struct pns_err *err);
 /* Takes an exclusive flock on path (created 0600); *fd gets the lock. */
 int	pns_lock(const char *path, int *fd, struct pns_err *err);
 void	pns_unlock(int fd);
+
+/*
+ * Stamps: files whose only content is their mtime (last fetch attempt,
+ * last notice).  pns_touch sets path's mtime to now, creating it 0600;
+ * informational, so not fsynced.  pns_mtime is 0 when path is missing.
+ */
+void	pns_touch(const char *path);
+time_t	pns_mtime(const char *path);
 
 /* Joins a and b with '/' into out; fails when it does not fit. */
 #define PNS_FS_PATH_MAX 2048

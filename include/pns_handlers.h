@@ -46,6 +46,19 @@ int	pns_handlers_status(const struct pns_config *cfg,
 	    const struct pns_platform *p, const char *deployment_id,
 	    struct pns_handlers_status *st, struct pns_err *err);
 
+/*
+ * Stamps now as the time a notice for (issuer, client_id, deployment_id)
+ * last arrived, for the launch page: handlers/<h>.seen, h as for the
+ * record.  Informational, so it never fails its caller.
+ */
+void	pns_handlers_notice_seen(const struct pns_config *cfg,
+	    const char *issuer, const char *client_id,
+	    const char *deployment_id);
+
+/* When a notice for (p, deployment_id) last arrived; 0 if none has. */
+time_t	pns_handlers_last_notice(const struct pns_config *cfg,
+	    const struct pns_platform *p, const char *deployment_id);
+
 /* Calls fn with every registration record (JSON objects: issuer,
  * client_id, deployment_id, pns_url, handler, wanted, types,
  * registered_at, attempted_at, last_error). */

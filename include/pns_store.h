@@ -19,6 +19,8 @@
  *     handlers/<h>.json    notice-handler registration of a deployment:
  *                          h = H(issuer, client_id, deployment_id)
  *     handlers/<h>.lock    one registration at a time per deployment
+ *     handlers/<h>.seen    its mtime is when the deployment's last new
+ *                          notice arrived
  */
 #ifndef PNS_STORE_H
 #define PNS_STORE_H

@@ -220,3 +220,22 @@ pns_unlock(int fd)
 	if (fd != -1)
 		(void)close(fd);	/* closing releases the flock */
 }
+
+void
+pns_touch(const char *path)
+{
+	int	fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1) {
+		(void)futimens(fd, NULL);
+		(void)close(fd);
+	}
+}
+
+time_t
+pns_mtime(const char *path)
+{
+	struct stat	st;
+
+	return stat(path, &st) == 0 ? st.st_mtime : 0;
+}

@@ -105,26 +105,6 @@ load_disk(struct pns_jwks_entry *e, const char *file, long max)
 	return rc;
 }
 
-static time_t
-mtime_of(const char *path)
-{
-	struct stat	st;
-
-	return stat(path, &st) == 0 ? st.st_mtime : 0;
-}
-
-/* Marks an attempt by replacing the stamp's mtime with now. */
-static void
-touch(const char *path)
-{
-	int	fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1) {
-		(void)futimens(fd, NULL);
-		(void)close(fd);
-	}
-}
-
 /* Fetches the set, checks that it has a usable key, stores it. */
 static int
 fetch(struct pns_jwks_cache *c, const char *url, const char *dir,
@@ -169,12 +149,12 @@ refresh(struct pns_jwks_cache *c, struct pns_jwks_entry *e, const char *url,
 		pns_log(PNS_LOG_ERROR, "key set cache: %s", err.msg);
 		return;
 	}
-	last = mtime_of(attempt);
-	if (mtime_of(file) > last)
-		last = mtime_of(file);
+	last = pns_mtime(attempt);
+	if (pns_mtime(file) > last)
+		last = pns_mtime(file);
 	if (force || last == 0 || now - last >= c->cfg->jwks_refetch_interval ||
 	    last > now) {
-		touch(attempt);
+		pns_touch(attempt);
 		if (fetch(c, url, dir, e->hash, &err) == -1)
 			pns_log(PNS_LOG_WARN, "fetching key set %s: %s", url,
 			    err.msg);
@@ -225,7 +205,7 @@ pns_jwks_refresh(struct pns_jwks_cache *c, const char *jwks_url,
 	if (paths(c, hash, dir, file, attempt, lock, err) == -1 ||
 	    pns_lock(lock, &fd, err) == -1)
 		return -1;
-	touch(attempt);
+	pns_touch(attempt);
 	rc = fetch(c, jwks_url, dir, hash, err);
 	pns_unlock(fd);
 	return rc;

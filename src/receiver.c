@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "pns_json.h"
+#include "pns_handlers.h"
 #include "pns_log.h"
 #include "pns_nstore.h"
 #include "pns_receiver.h"
@@ -216,6 +217,9 @@ judge(struct pns_receiver *rc, struct json_object *entry, time_t now,
 	} else {
 		out->duplicate = rc2 == 1;
 		memcpy(out->id, n->id, strlen(n->id) + 1);
+		if (!out->duplicate)
+			pns_handlers_notice_seen(rc->cfg, n->claims.iss,
+			    n->claims.client_id, n->deployment_id);
 	}
 }
 

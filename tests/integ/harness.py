@@ -3,9 +3,14 @@
 cgi-bin/notices.fcgi under mod_fastcgi, configured through a pns.conf and
 bin/pnsctl, everything inside one temporary directory on 127.0.0.1.
 
+lti.cgi is served too, as a plain CGI (mod_cgi) at /cgi-bin/lti.cgi,
+with PNS_CONFIG added to its environment by mod_setenv.
+
 Environment:
   PNS_FCGI_WRAPPER  command prefix for notices.fcgi (e.g. valgrind ...);
                     timeouts are stretched when it is set
+  PNS_CGI_WRAPPER   command prefix for lti.cgi (run through a generated
+                    shell script); timeouts are stretched when it is set
   PNS_KEEP_TMP      keep the temporary directory (its path is printed)
 """
 
@@ -17,13 +22,16 @@ import signal
 import socket
 import string
 import subprocess
+import sys
 import tempfile
 import time
+import unittest
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 FCGI = ROOT / "cgi-bin" / "notices.fcgi"
+LTI_CGI = ROOT / "cgi-bin" / "lti.cgi"
 PNSCTL = ROOT / "bin" / "pnsctl"
 
 # Values written to pns.conf; tests read them from here.
@@ -71,14 +79,21 @@ class Server:
     """lighttpd + notices.fcgi + a data directory, started and stopped as
     one unit."""
 
-    def __init__(self):
+    def __init__(self, extra_config=None):
         # lighttpd execs bin-path without a PATH search: the wrapper's
         # program must be an absolute path.
         self.wrapper = os.environ.get("PNS_FCGI_WRAPPER", "").split()
         if self.wrapper:
             self.wrapper[0] = shutil.which(self.wrapper[0]) or self.wrapper[0]
+        self.cgi_wrapper = os.environ.get("PNS_CGI_WRAPPER", "").split()
+        if self.cgi_wrapper:
+            self.cgi_wrapper[0] = (shutil.which(self.cgi_wrapper[0]) or
+                                   self.cgi_wrapper[0])
         # Under valgrind every request is many times slower.
-        self.slow = 10 if self.wrapper else 1
+        self.slow = 10 if self.wrapper or self.cgi_wrapper else 1
+        # More pns.conf lines, {key: value}, for one suite (only keys
+        # docs/config.md documents).
+        self.extra_config = dict(extra_config or {})
         self.tmp = Path(tempfile.mkdtemp(prefix="pns-integ-"))
         self.data_dir = self.tmp / "data"
         self.conf = self.tmp / "pns.conf"
@@ -107,7 +122,18 @@ class Server:
             "jwks_max_bytes = 65536\n"
             "log_level = info\n" % (
                 self.port, self.data_dir, NOTICE_TYPES, MAX_BODY_BYTES,
-                CLOCK_LEEWAY, JWKS_REFETCH_INTERVAL, 5 * self.slow))
+                CLOCK_LEEWAY, JWKS_REFETCH_INTERVAL, self.http_timeout) +
+            "".join("%s = %s\n" % kv for kv in self.extra_config.items()))
+
+    @property
+    def http_timeout(self):
+        """The http_timeout written to pns.conf (seconds)."""
+        return 5 * self.slow
+
+    @property
+    def base_url(self):
+        """The base_url written to pns.conf."""
+        return "http://127.0.0.1:%d/cgi-bin" % self.port
 
     def pnsctl(self, *args, check=True):
         """Runs bin/pnsctl with this run's configuration."""
@@ -120,11 +146,13 @@ class Server:
                 res.stderr))
         return res
 
-    def add_platform(self, issuer, client_id, jwks_url, deployments):
+    def add_platform(self, issuer, client_id, jwks_url, deployments,
+                     auth_url="http://127.0.0.1:1/auth",
+                     token_url="http://127.0.0.1:1/token"):
         args = ["platform", "add", "--issuer", issuer,
                 "--client-id", client_id,
-                "--auth-url", "http://127.0.0.1:1/auth",
-                "--token-url", "http://127.0.0.1:1/token",
+                "--auth-url", auth_url,
+                "--token-url", token_url,
                 "--jwks-url", jwks_url]
         for d in deployments:
             args += ["--deployment", d]
@@ -133,6 +161,14 @@ class Server:
     def notices(self):
         """The stored notices, as `pnsctl notices list --json` prints."""
         return json.loads(self.pnsctl("notices", "list", "--json").stdout)
+
+    def platforms(self):
+        """The registered platforms, as `pnsctl platform list --json`."""
+        return json.loads(self.pnsctl("platform", "list", "--json").stdout)
+
+    def handlers(self):
+        """The handler records, as `pnsctl handlers list --json`."""
+        return json.loads(self.pnsctl("handlers", "list", "--json").stdout)
 
     # -- lighttpd -----------------------------------------------------
 
@@ -161,13 +197,23 @@ class Server:
         # lighttpd splits bin-path on spaces (no quoting): a wrapper
         # command works as long as its words have no spaces.
         bin_path = " ".join(self.wrapper + [str(FCGI)])
+        lti_cgi = LTI_CGI
+        if self.cgi_wrapper:
+            # mod_cgi runs the file itself: a script named lti.cgi runs
+            # the wrapper with the real program.
+            wrapdir = self.tmp / "cgi-wrapper"
+            wrapdir.mkdir(exist_ok=True)
+            lti_cgi = wrapdir / "lti.cgi"
+            lti_cgi.write_text("#!/bin/sh\nexec %s %s\n" % (
+                " ".join(self.cgi_wrapper), LTI_CGI))
+            lti_cgi.chmod(0o755)
         tpl = string.Template((HERE / "lighttpd.conf.in").read_text())
         conf = self.tmp / "lighttpd.conf"
         conf.write_text(tpl.substitute(
             port=self.port, docroot=docroot, errorlog=self.errorlog,
             max_request_kib=4 * MAX_BODY_BYTES // 1024,
             socket=self.tmp / "notices.sock", bin_path=bin_path,
-            pns_config=self.conf))
+            pns_config=self.conf, lti_cgi=lti_cgi))
         # lighttpd's own stderr (start-up errors, the FastCGI children's
         # stderr until the error log is open) is kept for error_log().
         with open(self.tmp / "lighttpd-stderr.log", "ab") as stderr:
@@ -312,3 +358,54 @@ def _alive_fcgi(pid):
         return b"notices.fcgi" in Path("/proc/%d/cmdline" % pid).read_bytes()
     except OSError:
         return False
+
+
+# What ASan, LSan and UBSan print when a sanitizer build finds a fault in
+# a program; lighttpd puts its children's stderr in its error log.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+LOG_TAIL = 400
+
+
+def run_suites(module, order, get_server):
+    """Runs the named tests (argv, e.g. T03Dedup) or all classes of order;
+    prints one summary line and returns the exit status.  get_server gives
+    the module's Server (None if the fixture never started one)."""
+    loader = unittest.TestLoader()
+    if len(sys.argv) > 1:
+        suite = loader.loadTestsFromNames(sys.argv[1:], module)
+    else:
+        suite = unittest.TestSuite(loader.loadTestsFromTestCase(c)
+                                   for c in order)
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2)
+    result = runner.run(suite)
+    # A test counts once however many of its subtests fail; a failing
+    # module fixture is not a test but still counts as a failure.
+    failed_tests, fixture_errors = set(), 0
+    for test, _ in result.failures + result.errors:
+        test = getattr(test, "test_case", test)     # a subtest's parent
+        if isinstance(test, unittest.TestCase):
+            failed_tests.add(test.id())
+        else:
+            fixture_errors += 1
+    failed = len(failed_tests) + fixture_errors + \
+        len(result.unexpectedSuccesses)
+    passed = result.testsRun - len(failed_tests) - len(result.skipped) - \
+        len(result.unexpectedSuccesses)
+    srv = get_server()
+    if srv is not None:
+        log = srv.final_error_log or srv.error_log()
+        marks = [m for m in SANITIZER_MARKS if m in log]
+        if marks:
+            print("sanitizer reports in the error log: %s" % ", ".join(marks))
+            failed += 1
+        if failed:
+            # The end of the log is where a crash or a refusal shows up.
+            lines = log.splitlines()
+            print("---- lighttpd error log (last %d of %d lines) ----" %
+                  (min(len(lines), LOG_TAIL), len(lines)))
+            print("\n".join(lines[-LOG_TAIL:]))
+            print("---- end of lighttpd error log ----")
+    sys.stdout.flush()
+    print("integration: %d passed, %d failed" % (passed, failed))
+    return 1 if failed or result.testsRun == 0 else 0

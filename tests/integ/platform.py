@@ -114,6 +114,17 @@ def compact(header, payload, signature):
         b64url(signature)
 
 
+
+def serve(handler, port=0):
+    """A loopback ThreadingHTTPServer for handler, serving in a daemon
+    thread (polled every 0.1 s, so shutdown is prompt)."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever,
+                              kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    return server, thread
+
 class _Key:
     """One signing key of the platform."""
 
@@ -232,12 +243,7 @@ class TestPlatform:
                 # Fetches are counted, not logged: keeps test output clean.
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1},
-                                        daemon=True)
-        self._thread.start()
+        self._server, self._thread = serve(Handler)
         return self
 
     def stop(self):

@@ -1101,54 +1101,9 @@ ORDER = [T01Platform, T02Accept, T03Dedup, T04Batch, T05Algorithm,
          T06Header, T07Claims, T08Signature, T09Malformed, T10Canvas,
          T11KeyRotation, T12Http, T13PlainCgi, T14Volume, T99Alive]
 
-# What ASan, LSan and UBSan print when a sanitizer build finds a fault in
-# notices.fcgi; lighttpd puts its children's stderr in its error log.
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                   "runtime error:")
-
-
-LOG_TAIL = 400
-
 
 def main():
-    loader = unittest.TestLoader()
-    if len(sys.argv) > 1:
-        # A subset, e.g. T03Dedup or T07Claims.test_expired.
-        suite = loader.loadTestsFromNames(sys.argv[1:], sys.modules[__name__])
-    else:
-        suite = unittest.TestSuite(loader.loadTestsFromTestCase(c)
-                                   for c in ORDER)
-    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2)
-    result = runner.run(suite)
-    # A test counts once however many of its subtests fail; a failing
-    # module fixture is not a test but still counts as a failure.
-    failed_tests, fixture_errors = set(), 0
-    for test, _ in result.failures + result.errors:
-        test = getattr(test, "test_case", test)     # a subtest's parent
-        if isinstance(test, unittest.TestCase):
-            failed_tests.add(test.id())
-        else:
-            fixture_errors += 1
-    failed = len(failed_tests) + fixture_errors + \
-        len(result.unexpectedSuccesses)
-    passed = result.testsRun - len(failed_tests) - len(result.skipped) - \
-        len(result.unexpectedSuccesses)
-    if SRV is not None:
-        log = SRV.final_error_log or SRV.error_log()
-        marks = [m for m in SANITIZER_MARKS if m in log]
-        if marks:
-            print("sanitizer reports in the error log: %s" % ", ".join(marks))
-            failed += 1
-    if failed and SRV is not None:
-        # The end of the log is where a crash or a refusal shows up.
-        lines = (SRV.final_error_log or SRV.error_log()).splitlines()
-        print("---- lighttpd error log (last %d of %d lines) ----" %
-              (min(len(lines), LOG_TAIL), len(lines)))
-        print("\n".join(lines[-LOG_TAIL:]))
-        print("---- end of lighttpd error log ----")
-    sys.stdout.flush()
-    print("integration: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or result.testsRun == 0 else 0
+    return H.run_suites(sys.modules[__name__], ORDER, lambda: SRV)
 
 
 if __name__ == "__main__":
