@@ -512,6 +512,7 @@ main(void)
 	struct pns_err		 err;
 	struct req		 q;
 	const char		*path;
+	char			 cfgpath[PATH_MAX];
 	size_t			 i;
 
 	pns_log_init("lti.cgi", PNS_LOG_INFO);
@@ -523,7 +524,8 @@ main(void)
 
 	pns_err_clear(&err);
 	pns_config_defaults(&cfg);
-	if (pns_config_load(&cfg, pns_config_path(), &err) == -1 ||
+	if (pns_config_load(&cfg, pns_config_find(getenv("PNS_CONFIG"),
+	    cfgpath, sizeof(cfgpath)), &err) == -1 ||
 	    pns_store_check(&cfg, &err) == -1 ||
 	    pns_http_global_init(&err) == -1) {
 		pns_log(PNS_LOG_ERROR, "configuration: %s", err.msg);

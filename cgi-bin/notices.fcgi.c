@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,20 +145,21 @@ struct app {
 /*
  * Loads the configuration named by PNS_CONFIG, looking at the request's
  * parameters too (mod_fcgid passes a SetEnv from .htaccess that way, not
- * in the environment).  Until it loads, requests get 503.
+ * in the environment), and beside the program where nothing can be set
+ * (pns_config_find).  Until it loads, requests get 503.
  */
 static int
 app_ready(struct app *app, const struct io *io)
 {
 	const char	*path;
+	char		 buf[PATH_MAX];
 	struct pns_err	 err;
 
 	if (app->ready)
 		return 1;
 	if ((path = getenv("PNS_CONFIG")) == NULL || *path == '\0')
 		path = io_param(io, "PNS_CONFIG");
-	if (path == NULL || *path == '\0')
-		path = PNS_DEFAULT_CONFIG;
+	path = pns_config_find(path, buf, sizeof(buf));
 	pns_err_clear(&err);
 	pns_config_defaults(&app->cfg);
 	if (pns_config_load(&app->cfg, path, &err) == -1 ||

@@ -56,6 +56,16 @@ int		pns_config_load(struct pns_config *cfg, const char *path,
  * compiled-in default.  Borrowed. */
 const char	*pns_config_path(void);
 
+/*
+ * The configuration path of a program the web server runs: given (its
+ * PNS_CONFIG, from the environment or the FastCGI request) when set and
+ * not empty.  Else, for hosts where no variable can be set, pns.conf
+ * beside the running program, then pns.conf one directory up (outside
+ * the document root when the program is in a cgi-bin inside it), then
+ * the compiled-in default.  Returns given, buf or the default.
+ */
+const char	*pns_config_find(const char *given, char *buf, size_t size);
+
 /* 1 if type is listed in cfg->notice_types. */
 int		pns_config_wants_type(const struct pns_config *cfg,
 		    const char *type);

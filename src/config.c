@@ -6,9 +6,11 @@
  * ignored leaves a security limit at a value nobody chose.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pns_config.h"
 #include "pns_fs.h"
@@ -276,6 +278,31 @@ pns_config_path(void)
 	const char	*p = getenv("PNS_CONFIG");
 
 	return p != NULL && *p != '\0' ? p : PNS_DEFAULT_CONFIG;
+}
+
+const char *
+pns_config_find(const char *given, char *buf, size_t size)
+{
+	static const char *const	 rel[] = { "pns.conf", "../pns.conf" };
+	char				 dir[PATH_MAX], *slash;
+	ssize_t				 n;
+	size_t				 i;
+	int				 w;
+
+	if (given != NULL && *given != '\0')
+		return given;
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n > 0) {
+		dir[n] = '\0';
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = '\0';
+		for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			w = snprintf(buf, size, "%s/%s", dir, rel[i]);
+			if (w > 0 && (size_t)w < size && access(buf, F_OK) == 0)
+				return buf;
+		}
+	}
+	return PNS_DEFAULT_CONFIG;
 }
 
 int
