@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "pns_config.h"
+#include "pns_deliver.h"
 #include "pns_form.h"
 #include "pns_handlers.h"
 #include "pns_html.h"
@@ -288,12 +289,62 @@ row(struct pns_buf *b, const char *name, const char *value)
 	(void)pns_buf_adds(b, "</td></tr>\n", NULL);
 }
 
+/* A row whose value is a time, or text when the time is 0. */
 static void
-launch_page(struct resp *r, const struct pns_launch *l,
-    const struct pns_handlers_status *hs, int have_status, time_t last_notice,
-    const char *cfg_title)
+row_time(struct pns_buf *b, const char *name, time_t t, const char *none)
 {
-	char			 when[21];
+	char	when[21];
+
+	pns_iso8601_fmt(t, when);
+	row(b, name, t != 0 ? when : none);
+}
+
+/*
+ * The notice-handler section, for staff.  Everything here costs a few
+ * file lookups, whatever the size of the store: counts of notices by
+ * type need a scan and are left to "pnsctl status".
+ */
+static void
+handlers_section(struct pns_buf *b, const struct req *q,
+    const struct pns_launch *l, const struct pns_platform *p,
+    const struct pns_handlers_status *hs, int have_status)
+{
+	struct pns_err	err;
+	long		pending, failed;
+	char		text[64];
+
+	(void)pns_buf_adds(b, "<h2>Notice handlers</h2>\n<table>\n", NULL);
+	if (!have_status)
+		row(b, "Status", l->pns == NULL ? "the platform offers no "
+		    "notice service in this launch" : "not registered");
+	else {
+		row(b, "Registered types", hs->types);
+		row(b, "Registered at", hs->registered_at);
+		row(b, "Last error", hs->last_error);
+	}
+	row_time(b, "Channel verified", pns_handlers_stamp_time(q->cfg,
+	    PNS_STAMP_VERIFIED, p->issuer, p->client_id, l->deployment_id),
+	    "no hello-world notice yet");
+	row_time(b, "Last notice received", pns_handlers_stamp_time(q->cfg,
+	    PNS_STAMP_SEEN, p->issuer, p->client_id, l->deployment_id),
+	    "none yet");
+	pns_err_clear(&err);
+	if (!pns_deliver_configured(q->cfg))
+		row(b, "Delivery to the application", "not configured");
+	else if (pns_deliver_counts(q->cfg, &pending, &failed, &err) == 0) {
+		(void)snprintf(text, sizeof(text), "%ld pending, %ld failed",
+		    pending, failed);
+		row(b, "Delivery queue (all deployments)", text);
+	}
+	(void)pns_buf_adds(b, "</table>\n", NULL);
+}
+
+static void
+launch_page(struct resp *r, const struct req *q, const struct pns_launch *l,
+    const struct pns_platform *p, const struct pns_handlers_status *hs,
+    int have_status)
+{
+	const char		*cfg_title = q->cfg->tool_title;
 	struct json_object	*ctx = pns_json_obj(l->jws.payload, PNS_CLAIM_CONTEXT);
 	struct pns_buf		*b = &r->body;
 	size_t			 i, n;
@@ -318,22 +369,8 @@ launch_page(struct resp *r, const struct pns_launch *l,
 	row(b, "Platform", l->claims.iss);
 	row(b, "Deployment", l->deployment_id);
 	(void)pns_buf_adds(b, "</table>\n", NULL);
-	if (pns_launch_is_staff(l)) {
-		(void)pns_buf_adds(b, "<h2>Notice handlers</h2>\n<table>\n", NULL);
-		if (!have_status)
-			row(b, "Status", l->pns == NULL ? "the platform offers no "
-			    "notice service in this launch" : "not registered");
-		else {
-			row(b, "Registered types", hs->types);
-			row(b, "Registered at", hs->registered_at);
-			row(b, "Last error", hs->last_error);
-		}
-		if (last_notice != 0)
-			pns_iso8601_fmt(last_notice, when);
-		row(b, "Last notice received", last_notice != 0 ? when :
-		    "none yet");
-		(void)pns_buf_adds(b, "</table>\n", NULL);
-	}
+	if (pns_launch_is_staff(l))
+		handlers_section(b, q, l, p, hs, have_status);
 	(void)pns_html_foot(b, NULL);
 }
 
@@ -406,8 +443,7 @@ route_launch(const struct req *q, struct resp *r)
 	} else if (pns_handlers_status(q->cfg, &v.platform, l.deployment_id,
 	    &hs, &err) == 0)
 		have_status = 1;
-	launch_page(r, &l, &hs, have_status, pns_handlers_last_notice(q->cfg,
-	    &v.platform, l.deployment_id), q->cfg->tool_title);
+	launch_page(r, q, &l, &v.platform, &hs, have_status);
 out:
 	pns_launch_release(&l);
 	pns_verifier_release(&v);

@@ -8,6 +8,7 @@
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <fcgiapp.h>
 
 #include "pns_config.h"
+#include "pns_deliver.h"
 #include "pns_http.h"
 #include "pns_log.h"
 #include "pns_receiver.h"
@@ -32,6 +34,9 @@
 struct io {
 	FCGX_Request	*fcgi;		/* NULL in CGI mode */
 };
+
+/* How long a delivery worker waits for retries coming due. */
+#define DELIVERY_LINGER	120
 
 static volatile sig_atomic_t	 stopping;
 
@@ -174,6 +179,53 @@ app_ready(struct app *app, const struct io *io)
 	return 1;
 }
 
+/*
+ * Starts a delivery worker when this request queued a notice or a retry
+ * has come due, and a worker slot is free.  The worker is a grandchild
+ * in a session of its own, so the answer to the platform never waits
+ * for it and no zombie is left; it lingers a while for retries coming
+ * due, and "pnsctl dispatch" (cron) covers anything later.  As a plain
+ * CGI its stderr is closed too: the web server waits for that.
+ */
+static void
+kick_delivery(struct app *app, unsigned long queued_before, int cgi)
+{
+	struct pns_dispatch_stats	st;
+	struct pns_err			err;
+	pid_t				pid;
+	int				fd;
+
+	if (!app->ready || !pns_deliver_configured(&app->cfg) ||
+	    (app->rcv.queued == queued_before &&
+	    !pns_deliver_due(&app->cfg, time(NULL))) ||
+	    !pns_deliver_slot_free(&app->cfg))
+		return;
+	if ((pid = fork()) == -1) {
+		pns_log(PNS_LOG_ERROR, "cannot start a delivery worker: %s",
+		    strerror(errno));
+		return;
+	}
+	if (pid > 0) {
+		(void)waitpid(pid, NULL, 0);
+		return;
+	}
+	if (fork() != 0)
+		_exit(0);
+	(void)setsid();
+	/* Nothing of the server's: not its listener, not its connection. */
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		if (cgi)
+			(void)dup2(fd, STDERR_FILENO);
+	}
+	(void)close_range(STDERR_FILENO + 1, ~0U, 0);
+	pns_err_clear(&err);
+	if (pns_dispatch(&app->cfg, DELIVERY_LINGER, &st, &err) == -1)
+		pns_log(PNS_LOG_ERROR, "delivery: %s", err.msg);
+	_exit(0);
+}
+
 static void
 handle(struct app *app, const struct io *io, struct pns_http_resp *resp)
 {
@@ -224,6 +276,7 @@ main(void)
 	struct pns_err		err;
 	FCGX_Request		req;
 	struct io		io = { NULL };
+	unsigned long		queued;
 
 	pns_log_init("notices.fcgi", PNS_LOG_INFO);
 	setup_process();
@@ -238,6 +291,8 @@ main(void)
 	if (FCGX_IsCGI()) {
 		handle(&app, &io, &resp);
 		respond(&io, &resp);
+		(void)fclose(stdout);
+		kick_delivery(&app, 0, 1);
 	} else {
 		if (FCGX_InitRequest(&req, 0, 0) != 0) {
 			pns_log(PNS_LOG_ERROR, "FCGX_InitRequest failed");
@@ -245,9 +300,11 @@ main(void)
 		}
 		io.fcgi = &req;
 		while (!stopping && FCGX_Accept_r(&req) >= 0) {
+			queued = app.rcv.queued;
 			handle(&app, &io, &resp);
 			respond(&io, &resp);
 			FCGX_Finish_r(&req);
+			kick_delivery(&app, queued, 0);
 		}
 		FCGX_Free(&req, 1);
 		pns_log(PNS_LOG_INFO, "stopping");

@@ -19,6 +19,8 @@
 #define PNS_CONFIG_MAX_LINE	4096
 #define PNS_URL_MAX		2048
 #define PNS_PATH_MAX		1024
+#define PNS_CMD_MAX		1024
+#define PNS_DELIVER_RULES	8
 
 struct pns_config {
 	char	base_url[PNS_URL_MAX];
@@ -35,6 +37,23 @@ struct pns_config {
 	char	tool_description[512];
 	long	state_ttl;
 	long	handler_refresh;
+
+	/* Delivery to the application: a command, a URL, or both (the
+	 * command first); per-type rules override them. */
+	char	deliver_command[PNS_CMD_MAX];
+	char	deliver_url[PNS_URL_MAX];
+	char	deliver_secret[256];
+	long	deliver_attempts;
+	long	deliver_backoff;
+	long	deliver_timeout;
+	long	deliver_workers;
+	struct pns_deliver_rule {
+		char	type[128];
+		char	command[PNS_CMD_MAX];	/* "" : none */
+		char	url[PNS_URL_MAX];	/* "" : none */
+		int	set_command, set_url;
+	}	rules[PNS_DELIVER_RULES];
+	size_t	nrules;
 };
 
 /* Fills cfg with the defaults; base_url and data_dir are left empty. */

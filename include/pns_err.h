@@ -19,6 +19,7 @@ enum pns_code {
 	PNS_ELIMIT,	/* input over a configured or protocol limit */
 	PNS_ENET,	/* an outgoing HTTP exchange failed */
 	PNS_ECRYPTO,	/* OpenSSL failed (not a bad signature) */
+	PNS_EAPP,	/* the application refused a delivery, or timed out */
 	PNS_CODE__MAX
 };
 

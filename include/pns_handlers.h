@@ -47,17 +47,21 @@ int	pns_handlers_status(const struct pns_config *cfg,
 	    struct pns_handlers_status *st, struct pns_err *err);
 
 /*
- * Stamps now as the time a notice for (issuer, client_id, deployment_id)
- * last arrived, for the launch page: handlers/<h>.seen, h as for the
- * record.  Informational, so it never fails its caller.
+ * Stamps for the launch page and pnsctl status, per (issuer, client_id,
+ * deployment_id): when the last new notice arrived (handlers/<h>.seen,
+ * touched by notices.fcgi for each notice it stores) and when the last
+ * hello-world notice proved the channel works (handlers/<h>.verified).
+ * Informational, so setting one never fails its caller.
  */
-void	pns_handlers_notice_seen(const struct pns_config *cfg,
+enum pns_stamp { PNS_STAMP_SEEN, PNS_STAMP_VERIFIED };
+
+void	pns_handlers_stamp(const struct pns_config *cfg, enum pns_stamp which,
 	    const char *issuer, const char *client_id,
 	    const char *deployment_id);
-
-/* When a notice for (p, deployment_id) last arrived; 0 if none has. */
-time_t	pns_handlers_last_notice(const struct pns_config *cfg,
-	    const struct pns_platform *p, const char *deployment_id);
+/* The stamp's time, 0 if never set. */
+time_t	pns_handlers_stamp_time(const struct pns_config *cfg,
+	    enum pns_stamp which, const char *issuer, const char *client_id,
+	    const char *deployment_id);
 
 /* Calls fn with every registration record (JSON objects: issuer,
  * client_id, deployment_id, pns_url, handler, wanted, types,

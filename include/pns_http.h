@@ -29,6 +29,8 @@ struct pns_http_call {
 	const char	*content_type;	/* of body, or NULL */
 	const char	*body;		/* or NULL */
 	size_t		 body_len;
+	const char *const *headers;	/* more "Name: value" lines, NULL-ended,
+					   or NULL */
 	long		 timeout;	/* seconds, whole exchange */
 	long		 status;	/* out: HTTP status, 0 if none */
 };

@@ -19,6 +19,22 @@
 #define PNS_CLAIM_NOTICE	"https://purl.imsglobal.org/spec/lti/claim/notice"
 #define PNS_NOTICE_ID_MAX	256
 
+/* Claims of the notice types handled here (Canvas's claim sets). */
+#define PNS_LTI_CLAIM(x)	"https://purl.imsglobal.org/spec/lti/claim/" x
+#define PNS_CLAIM_N_CONTEXT	PNS_LTI_CLAIM("context")
+#define PNS_CLAIM_ORIGINS	PNS_LTI_CLAIM("origin_contexts")
+#define PNS_CLAIM_ACTIVITY	PNS_LTI_CLAIM("activity")
+#define PNS_CLAIM_SUBMISSION	PNS_LTI_CLAIM("submission")
+#define PNS_CLAIM_FOR_USER	PNS_LTI_CLAIM("for_user")
+#define PNS_CLAIM_ASSETSERVICE	PNS_LTI_CLAIM("assetservice")
+#define PNS_CLAIM_ASSETREPORT	PNS_LTI_CLAIM("assetreport")
+#define PNS_CLAIM_CONTRIBUTION	PNS_LTI_CLAIM("contribution")
+
+#define PNS_TYPE_HELLO		"LtiHelloWorldNotice"
+#define PNS_TYPE_COPY		"LtiContextCopyNotice"
+#define PNS_TYPE_AP_SUBMISSION	"LtiAssetProcessorSubmissionNotice"
+#define PNS_TYPE_AP_CONTRIBUTION "LtiAssetProcessorContributionNotice"
+
 /* A notice being verified.  Strings are borrowed from jws.payload and
  * the token, valid until pns_notice_release. */
 struct pns_notice {
@@ -46,8 +62,10 @@ enum pns_verdict pns_notice_verify(struct pns_verifier *v, const char *tok,
 	    size_t len, time_t now, struct pns_notice *n);
 
 /*
- * The checks that need no key, on a decoded payload: version and the
- * notice claim.  Used by pns_notice_verify before any key is touched.
+ * The checks that need no key, on a decoded payload: version, the
+ * notice claim, and the claims of the types known here (context copy,
+ * asset processor).  Used by pns_notice_verify before any key is
+ * touched.  Unknown types pass: they are stored and delivered as sent.
  */
 enum pns_verdict pns_notice_check_claims(struct pns_notice *n);
 

@@ -51,4 +51,12 @@ int	pns_nstore_foreach(const struct pns_config *cfg,
 int	pns_nstore_get(const struct pns_config *cfg, const char *key,
 	    struct json_object **out, struct pns_err *err);
 
+/*
+ * Removes the stored notice key and its delivery record.  Its id is then
+ * unknown again: only for notices past any token's lifetime (pnsctl
+ * notices prune keeps at least a day).
+ */
+int	pns_nstore_remove(const struct pns_config *cfg, const char *key,
+	    struct pns_err *err);
+
 #endif

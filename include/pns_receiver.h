@@ -40,6 +40,7 @@ struct pns_receiver {
 	struct pns_verifier	 verifier;
 	struct pns_notice	 notice;
 	unsigned long		 requests;
+	unsigned long		 queued;	/* notices queued for delivery */
 };
 
 void	pns_receiver_init(struct pns_receiver *rc, const struct pns_config *cfg);

@@ -21,6 +21,15 @@
  *     handlers/<h>.lock    one registration at a time per deployment
  *     handlers/<h>.seen    its mtime is when the deployment's last new
  *                          notice arrived
+ *     handlers/<h>.verified its mtime is when the deployment's last
+ *                          hello-world notice arrived
+ *     queue/<key>          a notice due for delivery to the application:
+ *                          key as in notices/, content its attempts
+ *     queue/.worker.<n>    held (flock) by the n-th delivery worker
+ *     queue/.due           its mtime is when the next retry is due
+ *     failed/<key>         a notice whose delivery gave up (dead letter)
+ *     notices/<hh>/<key>.delivered  when and how it was delivered
+ *     copies/<key>.json    a context copy, from the notice with that key
  */
 #ifndef PNS_STORE_H
 #define PNS_STORE_H
@@ -35,6 +44,9 @@
 #define PNS_DIR_STATE		"state"
 #define PNS_DIR_TOKENS		"tokens"
 #define PNS_DIR_HANDLERS	"handlers"
+#define PNS_DIR_QUEUE		"queue"
+#define PNS_DIR_FAILED		"failed"
+#define PNS_DIR_COPIES		"copies"
 
 /* Creates data_dir and its subdirectories (0700); idempotent. */
 int	pns_store_init(const struct pns_config *cfg, struct pns_err *err);

@@ -35,6 +35,7 @@ enum pns_verdict {
 	PNS_V_BAD_MESSAGE_TYPE,
 	PNS_V_MISSING_CLAIM,
 	PNS_V_BAD_TARGET_LINK_URI,
+	PNS_V_BAD_TYPE_CLAIMS,	/* a known type's own claims are malformed */
 	PNS_V__MAX
 };
 

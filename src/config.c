@@ -18,7 +18,8 @@
 #include "pns_util.h"
 #include "banned.h"
 
-enum kind { K_URL, K_PATH, K_TYPES, K_NUM, K_LEVEL, K_TEXT };
+enum kind { K_URL, K_PATH, K_TYPES, K_NUM, K_LEVEL, K_TEXT, K_CMD,
+	K_SECRET };
 
 struct field {
 	const char	*key;
@@ -49,6 +50,13 @@ static const struct field fields[] = {
 	S(tool_description, K_TEXT),
 	N(state_ttl, 60, 3600),
 	N(handler_refresh, 3600, 2592000),
+	S(deliver_command, K_CMD),
+	S(deliver_url, K_URL),
+	S(deliver_secret, K_SECRET),
+	N(deliver_attempts, 1, 100),
+	N(deliver_backoff, 1, 86400),
+	N(deliver_timeout, 1, 3600),
+	N(deliver_workers, 1, 16),
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -71,6 +79,10 @@ pns_config_defaults(struct pns_config *cfg)
 	    "%s", "Receives LTI Platform Notification Service notices.");
 	cfg->state_ttl = 600;
 	cfg->handler_refresh = 86400;
+	cfg->deliver_attempts = 10;
+	cfg->deliver_backoff = 60;
+	cfg->deliver_timeout = 30;
+	cfg->deliver_workers = 2;
 }
 
 static int
@@ -119,6 +131,70 @@ set_types(char *dst, size_t size, const char *v)
 	}
 	dst[o] = '\0';
 	return 0;
+}
+
+static int	set_field(struct pns_config *, const struct field *, const char *,
+		    const char *, size_t, struct pns_err *);
+
+/* Printable ASCII (spaces and tabs allowed), nothing else. */
+static int
+plain_words(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (((unsigned char)*v < 0x20 && *v != '\t') ||
+		    (unsigned char)*v >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * deliver_command.TYPE and deliver_url.TYPE: a rule for one notice type,
+ * "none" turning delivery off for it.
+ */
+static int
+set_rule(struct pns_config *cfg, const char *key, const char *v,
+    const char *name, size_t lineno, struct pns_err *err)
+{
+	struct pns_deliver_rule	*r = NULL;
+	struct field		 f;
+	const char		*type = strchr(key, '.') + 1;
+	int			 is_cmd = strncmp(key, "deliver_command.", 16) == 0;
+	char			 check[sizeof(r->type)];
+	size_t			 i;
+
+	if (set_types(check, sizeof(check), type) == -1 || *type == '\0' ||
+	    strcmp(check, type) != 0)
+		return pns_err_set(err, PNS_EINVAL,
+		    "%s:%zu: \"%.64s\" must name one notice type", name,
+		    lineno, key);
+	for (i = 0; i < cfg->nrules && r == NULL; i++)
+		if (strcmp(cfg->rules[i].type, type) == 0)
+			r = &cfg->rules[i];
+	if (r == NULL) {
+		if (cfg->nrules == PNS_DELIVER_RULES)
+			return pns_err_set(err, PNS_ELIMIT,
+			    "%s:%zu: more than %d notice types with their own "
+			    "delivery", name, lineno, PNS_DELIVER_RULES);
+		r = &cfg->rules[cfg->nrules++];
+		memset(r, 0, sizeof(*r));
+		memcpy(r->type, type, strlen(type) + 1);
+	}
+	if (is_cmd ? r->set_command++ : r->set_url++)
+		return pns_err_set(err, PNS_EINVAL, "%s:%zu: %s given twice",
+		    name, lineno, key);
+	if (strcmp(v, "none") == 0)
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.key = key;
+	f.kind = is_cmd ? K_CMD : K_URL;
+	f.off = is_cmd ? offsetof(struct pns_config, rules) +
+	    (size_t)(r - cfg->rules) * sizeof(*r) +
+	    offsetof(struct pns_deliver_rule, command) :
+	    offsetof(struct pns_config, rules) +
+	    (size_t)(r - cfg->rules) * sizeof(*r) +
+	    offsetof(struct pns_deliver_rule, url);
+	f.size = is_cmd ? sizeof(r->command) : sizeof(r->url);
+	return set_field(cfg, &f, v, name, lineno, err);
 }
 
 static int
@@ -173,6 +249,24 @@ set_field(struct pns_config *cfg, const struct field *f, const char *v,
 			return pns_err_set(err, PNS_EINVAL,
 			    "%s:%zu: %s is too long or has control characters",
 			    name, lineno, f->key);
+		memcpy(base, v, len + 1);
+		return 0;
+	case K_CMD:
+		/* Run without a shell: an absolute program path and plain
+		 * words, so nothing here is ever interpreted. */
+		if (v[0] != '/' || len >= f->size || !plain_words(v))
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s must be an absolute program path and "
+			    "arguments separated by spaces", name, lineno,
+			    f->key);
+		memcpy(base, v, len + 1);
+		return 0;
+	case K_SECRET:
+		if (len < 16 || len >= f->size || !plain_words(v) ||
+		    strpbrk(v, " \t") != NULL)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s must be 16 to %zu printable characters",
+			    name, lineno, f->key, f->size - 1);
 		memcpy(base, v, len + 1);
 		return 0;
 	case K_LEVEL:
@@ -232,6 +326,15 @@ pns_config_parse(struct pns_config *cfg, const char *buf, size_t len,
 		*eq = '\0';
 		key = trim(key);
 		val = trim(eq + 1);
+		if (strncmp(key, "deliver_command.", 16) == 0 ||
+		    strncmp(key, "deliver_url.", 12) == 0) {
+			if (*val == '\0')
+				return pns_err_set(err, PNS_EINVAL,
+				    "%s:%zu: %s has no value", name, lineno, key);
+			if (set_rule(cfg, key, val, name, lineno, err) == -1)
+				return -1;
+			continue;
+		}
 		for (i = 0; i < NFIELDS; i++)
 			if (strcmp(key, fields[i].key) == 0)
 				break;
@@ -253,6 +356,27 @@ pns_config_parse(struct pns_config *cfg, const char *buf, size_t len,
 	if (cfg->data_dir[0] == '\0')
 		return pns_err_set(err, PNS_EINVAL, "%s: data_dir is not set",
 		    name);
+	/* One target per notice type, so that "delivered" means one thing. */
+	if (cfg->deliver_command[0] != '\0' && cfg->deliver_url[0] != '\0')
+		return pns_err_set(err, PNS_EINVAL, "%s: set deliver_command "
+		    "or deliver_url, not both", name);
+	for (i = 0; i < cfg->nrules; i++)
+		if (cfg->rules[i].command[0] != '\0' &&
+		    cfg->rules[i].url[0] != '\0')
+			return pns_err_set(err, PNS_EINVAL, "%s: notice type "
+			    "%s has both a deliver_command and a deliver_url",
+			    name, cfg->rules[i].type);
+	/* The application must be able to tell our POSTs from anyone's. */
+	if (cfg->deliver_secret[0] == '\0') {
+		if (cfg->deliver_url[0] != '\0')
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s: deliver_url needs deliver_secret", name);
+		for (i = 0; i < cfg->nrules; i++)
+			if (cfg->rules[i].url[0] != '\0')
+				return pns_err_set(err, PNS_EINVAL,
+				    "%s: deliver_url.%s needs deliver_secret",
+				    name, cfg->rules[i].type);
+	}
 	return 0;
 }
 

@@ -18,6 +18,7 @@ static const char *const codes[PNS_CODE__MAX] = {
 	"over limit",		/* PNS_ELIMIT */
 	"network",		/* PNS_ENET */
 	"crypto",		/* PNS_ECRYPTO */
+	"application",		/* PNS_EAPP */
 };
 
 static void

@@ -53,37 +53,41 @@ record_paths(const struct pns_config *cfg, const struct pns_platform *p,
 	return pns_path_join(lock, PNS_FS_PATH_MAX, dir, lname, err);
 }
 
-/* handlers/<h>.seen for (issuer, client_id, deployment_id). */
+/* handlers/<h>.seen or .verified for (issuer, client_id, deployment_id). */
 static int
-seen_path(const struct pns_config *cfg, const char *issuer,
-    const char *client_id, const char *deployment_id, char *out)
+stamp_path(const struct pns_config *cfg, enum pns_stamp which,
+    const char *issuer, const char *client_id, const char *deployment_id,
+    char *out)
 {
 	const char	*f[3] = { issuer, client_id, deployment_id };
 	char		 h[65], name[80];
 
 	pns_hash_fields(h, 3, f);
-	(void)snprintf(name, sizeof(name), "%s.seen", h);
+	(void)snprintf(name, sizeof(name), "%s.%s", h,
+	    which == PNS_STAMP_SEEN ? "seen" : "verified");
 	return pns_store_path(cfg, out, PNS_FS_PATH_MAX, PNS_DIR_HANDLERS,
 	    name, NULL);
 }
 
 void
-pns_handlers_notice_seen(const struct pns_config *cfg, const char *issuer,
-    const char *client_id, const char *deployment_id)
+pns_handlers_stamp(const struct pns_config *cfg, enum pns_stamp which,
+    const char *issuer, const char *client_id, const char *deployment_id)
 {
 	char	path[PNS_FS_PATH_MAX];
 
-	if (seen_path(cfg, issuer, client_id, deployment_id, path) == 0)
+	if (stamp_path(cfg, which, issuer, client_id, deployment_id,
+	    path) == 0)
 		pns_touch(path);
 }
 
 time_t
-pns_handlers_last_notice(const struct pns_config *cfg,
-    const struct pns_platform *p, const char *deployment_id)
+pns_handlers_stamp_time(const struct pns_config *cfg, enum pns_stamp which,
+    const char *issuer, const char *client_id, const char *deployment_id)
 {
 	char	path[PNS_FS_PATH_MAX];
 
-	if (seen_path(cfg, p->issuer, p->client_id, deployment_id, path) == -1)
+	if (stamp_path(cfg, which, issuer, client_id, deployment_id,
+	    path) == -1)
 		return 0;
 	return pns_mtime(path);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* Bounded outgoing HTTP with libcurl; see pns_http.h. */
 #include <stdio.h>
+#include <string.h>
 
 #include <curl/curl.h>
 
@@ -71,6 +72,15 @@ pns_http_request(struct pns_http_call *call, struct pns_buf *resp,
 		hdrs = h;
 	else
 		ok = 0;
+	for (n = 0; ok && call->headers != NULL && call->headers[n] != NULL;
+	    n++) {
+		/* A header line must stay one line. */
+		if (strpbrk(call->headers[n], "\r\n") != NULL ||
+		    (h = curl_slist_append(hdrs, call->headers[n])) == NULL)
+			ok = 0;
+		else
+			hdrs = h;
+	}
 	/* Redirects are not followed: a POST or PUT must not be replayed
 	 * elsewhere with the bearer token. */
 	if (!ok ||

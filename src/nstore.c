@@ -221,3 +221,25 @@ pns_nstore_foreach(const struct pns_config *cfg,
 	}
 	return rc;
 }
+
+int
+pns_nstore_remove(const struct pns_config *cfg, const char *key,
+    struct pns_err *err)
+{
+	static const char *const suffixes[] = { ".json", ".delivered" };
+	char	dir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX], name[80];
+	size_t	i;
+
+	if (!key_valid(key))
+		return pns_err_set(err, PNS_EINVAL, "not a notice key");
+	if (shard_dir(cfg, key, dir, sizeof(dir), err) == -1)
+		return -1;
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		(void)snprintf(name, sizeof(name), "%s%s", key, suffixes[i]);
+		if (pns_path_join(path, sizeof(path), dir, name, err) == -1)
+			return -1;
+		if (unlink(path) == -1 && errno != ENOENT)
+			return pns_err_sys(err, "unlink %s", path);
+	}
+	return pns_fsync_dir(dir, err);
+}

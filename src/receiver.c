@@ -13,8 +13,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "pns_json.h"
+#include "pns_copies.h"
+#include "pns_deliver.h"
 #include "pns_handlers.h"
+#include "pns_json.h"
 #include "pns_log.h"
 #include "pns_nstore.h"
 #include "pns_receiver.h"
@@ -186,6 +188,42 @@ struct outcome {
 	char			id[PNS_NOTICE_ID_MAX];
 };
 
+/*
+ * What a stored notice sets off.  The queue entry is part of storing it:
+ * without one it is not acknowledged.  A duplicate is queued too, in
+ * case the first copy was stored by a process that died before queueing
+ * it (pns_deliver_enqueue does nothing for one queued or done).  The
+ * rest is derived from the stored notice, so a failure is only logged.
+ */
+static void
+after_store(struct pns_receiver *rc, const struct pns_notice *n,
+    struct outcome *out)
+{
+	struct pns_target	t;
+	struct pns_err		err;
+
+	pns_err_clear(&err);
+	pns_deliver_target(rc->cfg, n->type, &t);
+	if (t.kind != PNS_TARGET_NONE) {
+		if (pns_deliver_enqueue(rc->cfg, n->key, &err) == -1) {
+			pns_log(PNS_LOG_ERROR, "queueing notice: %s", err.msg);
+			out->verdict = PNS_V_STORAGE;
+			return;
+		}
+		rc->queued++;
+	}
+	if (out->duplicate)
+		return;
+	pns_handlers_stamp(rc->cfg, PNS_STAMP_SEEN, n->claims.iss,
+	    n->claims.client_id, n->deployment_id);
+	if (strcmp(n->type, PNS_TYPE_HELLO) == 0)
+		pns_handlers_stamp(rc->cfg, PNS_STAMP_VERIFIED, n->claims.iss,
+		    n->claims.client_id, n->deployment_id);
+	else if (strcmp(n->type, PNS_TYPE_COPY) == 0 &&
+	    pns_copies_record(rc->cfg, n, &err) == -1)
+		pns_log(PNS_LOG_ERROR, "recording context copy: %s", err.msg);
+}
+
 static void
 judge(struct pns_receiver *rc, struct json_object *entry, time_t now,
     const char *received_at, struct pns_nstore_batch *batch,
@@ -217,9 +255,7 @@ judge(struct pns_receiver *rc, struct json_object *entry, time_t now,
 	} else {
 		out->duplicate = rc2 == 1;
 		memcpy(out->id, n->id, strlen(n->id) + 1);
-		if (!out->duplicate)
-			pns_handlers_notice_seen(rc->cfg, n->claims.iss,
-			    n->claims.client_id, n->deployment_id);
+		after_store(rc, n, out);
 	}
 }
 
@@ -247,6 +283,7 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 	struct pns_err		 err;
 	char			 received_at[32], remote[64];
 	size_t			 i, n, rejects = 0;
+	unsigned long		 queued_before = rc->queued;
 	int			 transient = 0;
 
 	rc->requests++;
@@ -281,7 +318,9 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 		pns_log(PNS_LOG_INFO, "%zu more notices rejected from %s",
 		    rejects - LOG_REJECTS, remote);
 	/* Until the names are durable nothing stored may be acknowledged. */
-	if (pns_nstore_sync(rc->cfg, &batch, &err) == -1) {
+	if (pns_nstore_sync(rc->cfg, &batch, &err) == -1 ||
+	    (rc->queued > queued_before &&
+	    pns_deliver_sync(rc->cfg, &err) == -1)) {
 		pns_log(PNS_LOG_ERROR, "syncing notice store: %s", err.msg);
 		for (i = 0; i < n; i++)
 			if (outs[i].verdict == PNS_V_OK)

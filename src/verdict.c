@@ -29,6 +29,7 @@ static const char *const names[PNS_V__MAX] = {
 	"bad_message_type",	/* PNS_V_BAD_MESSAGE_TYPE */
 	"missing_claim",	/* PNS_V_MISSING_CLAIM */
 	"bad_target_link_uri",	/* PNS_V_BAD_TARGET_LINK_URI */
+	"bad_type_claims",	/* PNS_V_BAD_TYPE_CLAIMS */
 };
 
 const char *

@@ -3,6 +3,8 @@
 #ifndef PNSCTL_H
 #define PNSCTL_H
 
+#include <json-c/json.h>
+
 #include "pns_config.h"
 
 #define EXIT_USAGE	2
@@ -19,6 +21,18 @@ int	cmd_handlers_list(const struct pns_config *, int, char **);
 int	cmd_handlers_sync(const struct pns_config *, int, char **);
 int	cmd_handlers_remove(const struct pns_config *, int, char **);
 int	cmd_key_show(const struct pns_config *, int, char **);
+int	cmd_notices_retry(const struct pns_config *, int, char **);
+int	cmd_notices_prune(const struct pns_config *, int, char **);
+int	cmd_dispatch(const struct pns_config *, int, char **);
+int	cmd_status(const struct pns_config *, int, char **);
+int	cmd_contexts_copies(const struct pns_config *, int, char **);
+
+/*
+ * Every stored notice record, oldest first,
+ * each with "delivery": {status, attempts, ...}; NULL after printing
+ * why.  The caller owns the array.
+ */
+struct json_object *pnsctl_load_notices(const struct pns_config *cfg);
 
 /* Prints "pnsctl: msg" on stderr; returns 1 (the failure status). */
 int	pnsctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
