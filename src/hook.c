@@ -101,6 +101,7 @@ pns_hook_run(const char *cmdline, char *const envp[], const char *in,
 	posix_spawnattr_t		 attr;
 	sigset_t			 all, none;
 	struct timespec			 deadline;
+	struct sigaction		 ign, old;
 	pid_t				 pid;
 	int				 p[2], status = 0, rc;
 
@@ -137,8 +138,13 @@ pns_hook_run(const char *cmdline, char *const envp[], const char *in,
 	(void)clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout;
 	(void)fcntl(p[1], F_SETFL, O_NONBLOCK);
+	/* A hook that stops reading must give EPIPE, not kill the caller. */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &ign, &old);
 	feed(p[1], in, inlen, &deadline);
 	(void)close(p[1]);
+	(void)sigaction(SIGPIPE, &old, NULL);
 	if (!wait_until(pid, &status, &deadline)) {
 		(void)kill(-pid, SIGKILL);
 		(void)kill(pid, SIGKILL);
