@@ -1,7 +1,10 @@
 #!/bin/sh
-# "make valgrind": every unit suite, then the whole integration suite with
-# each notices.fcgi process under valgrind (thousands of requests through
-# one long-lived process).  Any error or definite leak fails.
+# "make valgrind": every unit suite, then the integration suites with the
+# programs under valgrind: notices.fcgi through the whole notice suite
+# (thousands of requests through long-lived processes), lti.cgi through
+# the launch suite's login, launch and rejection classes (one
+# process per request, so the whole suite would take too long).  Any
+# error or definite leak fails.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 logs=$(mktemp -d)
@@ -17,18 +20,30 @@ for t in "$@"; do
 	}
 done
 
-echo "== valgrind notices.fcgi under the integration suite"
-PNS_FCGI_WRAPPER="$vg --log-file=$logs/fcgi.%p.log" \
+# check_logs NAME MIN: at least MIN processes ran under valgrind (fewer
+# would mean it never really ran) and none of them reported anything.
+check_logs() {
+	n=$(ls "$logs"/"$1".*.log 2>/dev/null | wc -l)
+	echo "valgrind ran $n $1 process(es)"
+	[ "$n" -ge "$2" ] || failed=$((failed + 1))
+	for f in "$logs"/"$1".*.log; do
+		[ -s "$f" ] || continue
+		echo "valgrind reported on $1:"
+		cat "$f"
+		failed=$((failed + 1))
+	done
+}
+
+echo "== valgrind notices.fcgi under the notice suite"
+PNS_FCGI_WRAPPER="$vg --log-file=$logs/notices.fcgi.%p.log" \
     /usr/bin/python3 "$top/tests/integ/test_notices.py" || failed=$((failed + 1))
-# One log per process valgrind ran: none would mean it never ran.
-n=$(ls "$logs"/fcgi.*.log 2>/dev/null | wc -l)
-echo "valgrind ran $n notices.fcgi process(es)"
-[ "$n" -ge 2 ] || failed=$((failed + 1))
-for f in "$logs"/fcgi.*.log; do
-	[ -s "$f" ] || continue
-	echo "valgrind reported on notices.fcgi:"
-	cat "$f"
-	failed=$((failed + 1))
-done
+check_logs notices.fcgi 2
+
+echo "== valgrind lti.cgi under the launch suite"
+PNS_CGI_WRAPPER="$vg --log-file=$logs/lti.cgi.%p.log" \
+    /usr/bin/python3 "$top/tests/integ/test_launch.py" T02Login T03Launch \
+    T05Rejected || failed=$((failed + 1))
+check_logs lti.cgi 50
+
 [ "$failed" -eq 0 ] && echo "valgrind: clean" || echo "valgrind: $failed failure(s)"
 [ "$failed" -eq 0 ]
