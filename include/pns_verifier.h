@@ -9,6 +9,8 @@
 #ifndef PNS_VERIFIER_H
 #define PNS_VERIFIER_H
 
+#include <sys/stat.h>
+
 #include <time.h>
 
 #include "pns_config.h"
@@ -17,11 +19,18 @@
 #include "pns_platform.h"
 #include "pns_verdict.h"
 
-/* What a verifier keeps across requests: config, key cache, platform. */
+/*
+ * What a verifier keeps across requests: config, key cache, and the
+ * platform of the last token with the identity (inode, size, mtime) of
+ * the file it was read from, so that it is read again only once that
+ * file has been replaced.
+ */
 struct pns_verifier {
 	const struct pns_config	*cfg;
 	struct pns_jwks_cache	 jwks;
 	struct pns_platform	 platform;	/* of the last token */
+	int			 platform_ok;	/* platform is loaded */
+	struct stat		 platform_st;	/* of its file then */
 };
 
 void	pns_verifier_init(struct pns_verifier *v, const struct pns_config *cfg);

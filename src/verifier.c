@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* Platform, key and signature: the shared tail of token verification. */
+#include <stdio.h>
+#include <string.h>
+
+#include "pns_fs.h"
 #include "pns_log.h"
+#include "pns_store.h"
 #include "pns_verifier.h"
 #include "banned.h"
 
@@ -10,6 +15,7 @@ pns_verifier_init(struct pns_verifier *v, const struct pns_config *cfg)
 	v->cfg = cfg;
 	pns_jwks_cache_init(&v->jwks, cfg);
 	pns_platform_init(&v->platform);
+	v->platform_ok = 0;
 }
 
 void
@@ -17,6 +23,52 @@ pns_verifier_release(struct pns_verifier *v)
 {
 	pns_jwks_cache_release(&v->jwks);
 	pns_platform_release(&v->platform);
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * The platform of c into v->platform.  Another process (a launch, pnsctl)
+ * may have added a deployment since the last token, so its file is
+ * checked for each token; it is only read and parsed again when it was
+ * replaced (platform files are replaced by rename, never edited).
+ */
+static int
+load_platform(struct pns_verifier *v, const struct pns_claims *c,
+    struct pns_err *err)
+{
+	char		key[65], name[80], path[PNS_FS_PATH_MAX];
+	struct stat	st;
+
+	pns_platform_key(c->iss, c->client_id, key);
+	(void)snprintf(name, sizeof(name), "%s.json", key);
+	if (pns_store_path(v->cfg, path, sizeof(path), PNS_DIR_PLATFORMS,
+	    name, err) == -1)
+		return -1;
+	if (stat(path, &st) == -1) {
+		v->platform_ok = 0;
+		pns_platform_release(&v->platform);
+		return pns_err_set(err, PNS_ENOENT, "platform not found");
+	}
+	if (v->platform_ok && strcmp(v->platform.key, key) == 0 &&
+	    same_file(&st, &v->platform_st))
+		return 0;
+	v->platform_ok = 0;
+	if (pns_platform_load(v->cfg, c->iss, c->client_id, &v->platform,
+	    err) == -1) {
+		pns_platform_release(&v->platform);
+		return -1;
+	}
+	v->platform_ok = 1;
+	v->platform_st = st;
+	return 0;
 }
 
 enum pns_verdict
@@ -27,14 +79,10 @@ pns_verify_signature(struct pns_verifier *v, const struct pns_jws *jws,
 	struct pns_err		 err;
 	EVP_PKEY		*pkey;
 
-	/* Read afresh for each token: another process (a launch, pnsctl)
-	 * may have added a deployment since the last one. */
 	pns_err_clear(&err);
-	if (pns_platform_load(v->cfg, c->iss, c->client_id, &v->platform,
-	    &err) == -1) {
+	if (load_platform(v, c, &err) == -1) {
 		if (err.code != PNS_ENOENT)
 			pns_log(PNS_LOG_ERROR, "platform: %s", err.msg);
-		pns_platform_release(&v->platform);
 		return err.code == PNS_ENOENT ? PNS_V_UNKNOWN_PLATFORM :
 		    PNS_V_STORAGE;
 	}
