@@ -20,6 +20,7 @@
 #define PNS_URL_MAX		2048
 #define PNS_PATH_MAX		1024
 #define PNS_CMD_MAX		1024
+#define PNS_CMD_MAX_WORDS	32	/* program and arguments */
 #define PNS_DELIVER_RULES	8
 
 struct pns_config {

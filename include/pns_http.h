@@ -36,7 +36,8 @@ struct pns_http_call {
 };
 
 /*
- * Performs call, putting the answer in resp (its max is the cap).  Fails
+ * Performs call, putting the answer in resp (its max is the cap), or
+ * reading and dropping it when resp is NULL.  Fails
  * only when no HTTP answer arrived (or it was too large); any status,
  * 4xx and 5xx included, is an answer and is left in call->status.
  */

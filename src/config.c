@@ -147,6 +147,23 @@ plain_words(const char *v)
 	return 1;
 }
 
+static size_t
+count_words(const char *v)
+{
+	size_t	n = 0;
+
+	while (*v != '\0') {
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v == '\0')
+			break;
+		n++;
+		while (*v != '\0' && *v != ' ' && *v != '\t')
+			v++;
+	}
+	return n;
+}
+
 /*
  * deliver_command.TYPE and deliver_url.TYPE: a rule for one notice type,
  * "none" turning delivery off for it.
@@ -254,11 +271,12 @@ set_field(struct pns_config *cfg, const struct field *f, const char *v,
 	case K_CMD:
 		/* Run without a shell: an absolute program path and plain
 		 * words, so nothing here is ever interpreted. */
-		if (v[0] != '/' || len >= f->size || !plain_words(v))
+		if (v[0] != '/' || len >= f->size || !plain_words(v) ||
+		    count_words(v) > PNS_CMD_MAX_WORDS)
 			return pns_err_set(err, PNS_EINVAL,
 			    "%s:%zu: %s must be an absolute program path and "
-			    "arguments separated by spaces", name, lineno,
-			    f->key);
+			    "at most %d words in all, separated by spaces",
+			    name, lineno, f->key, PNS_CMD_MAX_WORDS);
 		memcpy(base, v, len + 1);
 		return 0;
 	case K_SECRET:

@@ -24,7 +24,6 @@
 #include "banned.h"
 
 #define ENTRY_MAX	4096
-#define REPLY_MAX	(64 * 1024)
 #define BACKOFF_CAP	86400L
 #define HOOK_PATH	"PATH=/usr/local/bin:/usr/bin:/bin"
 
@@ -298,7 +297,8 @@ static int
 run_command(const char *cmd, struct json_object *rec, const char *text,
     size_t len, long timeout, struct pns_err *err)
 {
-	static char	 vars[6][PNS_NOTICE_ID_MAX + 64];
+	/* Room for the longest value: an issuer URL. */
+	static char	 vars[6][PNS_URL_MAX + 64];
 	char		*envp[8];
 	size_t		 n = 0;
 
@@ -329,7 +329,6 @@ post_url(const struct pns_config *cfg, const char *url, const char *text,
 	char			 sig[32 + 2 * EVP_MAX_MD_SIZE];
 	const char		*headers[2];
 	struct pns_http_call	 call;
-	struct pns_buf		 reply;
 	size_t			 o;
 	int			 rc;
 
@@ -354,9 +353,9 @@ post_url(const struct pns_config *cfg, const char *url, const char *text,
 	call.body_len = len;
 	call.headers = headers;
 	call.timeout = cfg->deliver_timeout;
-	pns_buf_init(&reply, REPLY_MAX);
-	rc = pns_http_request(&call, &reply, err);
-	pns_buf_release(&reply);
+	/* Only the status counts: whatever the application says is
+	 * dropped, however long. */
+	rc = pns_http_request(&call, NULL, err);
 	if (rc == -1)
 		return -1;
 	if (call.status < 200 || call.status > 299)
@@ -590,6 +589,17 @@ try_entry(const struct pns_config *cfg, const char *qdir, const char *key,
 		(void)close(lock);
 		return 0;
 	}
+	/* A duplicate may have queued it again just as a worker delivered
+	 * it: the record says so, and the entry is only a leftover. */
+	if (notice_path(cfg, key, ".delivered", npath, err) == -1) {
+		(void)close(lock);
+		return -1;
+	}
+	if (exists(npath)) {
+		(void)unlink(qpath);
+		(void)close(lock);
+		return 0;
+	}
 	pns_err_clear(&why);
 	ok = deliver_one(cfg, key, &why) == 0;
 	rc = settle(cfg, qdir, key, &e, ok, &why, st, err);
@@ -716,6 +726,9 @@ pns_deliver_retry(const struct pns_config *cfg, const char *key,
 	if (n > 0 && (pns_fsync_dir(qdir, err) == -1 ||
 	    pns_fsync_dir(fdir, err) == -1))
 		return -1;
+	/* Due now: the next request to notices.fcgi starts a worker. */
+	if (n > 0)
+		stamp_due(cfg, time(NULL));
 	return n;
 fail:
 	if (d != NULL)

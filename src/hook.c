@@ -20,7 +20,8 @@
 #include "pns_hook.h"
 #include "banned.h"
 
-/* Splits cmdline into argv in buf; returns the number of words. */
+/* Splits cmdline into argv in buf; returns the number of words, or 0
+ * when there are none or too many. */
 static size_t
 split_words(const char *cmdline, char *buf, size_t size, char **argv)
 {
@@ -30,11 +31,13 @@ split_words(const char *cmdline, char *buf, size_t size, char **argv)
 	if (len >= size)
 		return 0;
 	memcpy(buf, cmdline, len + 1);
-	for (p = buf; *p != '\0' && n < PNS_HOOK_MAX_ARGS; ) {
+	for (p = buf; *p != '\0'; ) {
 		while (*p == ' ' || *p == '\t')
 			*p++ = '\0';
 		if (*p == '\0')
 			break;
+		if (n == PNS_HOOK_MAX_ARGS)
+			return 0;
 		argv[n++] = p;
 		while (*p != '\0' && *p != ' ' && *p != '\t')
 			p++;
@@ -106,7 +109,8 @@ pns_hook_run(const char *cmdline, char *const envp[], const char *in,
 	int				 p[2], status = 0, rc;
 
 	if (split_words(cmdline, buf, sizeof(buf), argv) == 0)
-		return pns_err_set(err, PNS_EINVAL, "empty hook command");
+		return pns_err_set(err, PNS_EINVAL, "hook command empty or of "
+		    "more than %d words", PNS_HOOK_MAX_ARGS);
 	/* Said plainly here: a failed exec would only show as status 127. */
 	if (access(argv[0], X_OK) == -1)
 		return pns_err_sys(err, "cannot run %s", argv[0]);

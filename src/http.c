@@ -20,6 +20,9 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct sink	*s = arg;
 	size_t		 n = size * nmemb;
 
+	/* No buffer: the caller only wants the status. */
+	if (s->body == NULL)
+		return n;
 	/* Returning short makes curl abort the transfer at once. */
 	if (pns_buf_add(s->body, ptr, n, NULL) == -1) {
 		s->over = 1;

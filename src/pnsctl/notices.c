@@ -66,7 +66,8 @@ add_delivery(const struct pns_config *cfg, struct json_object *o)
 	if (d.delivered_at[0] != '\0')
 		json_object_object_add(dj, "delivered_at",
 		    json_object_new_string(d.delivered_at));
-	if (d.status == PNS_DS_PENDING) {
+	/* Never attempted yet: due now, no time to show. */
+	if (d.status == PNS_DS_PENDING && d.next_at != 0) {
 		pns_iso8601_fmt(d.next_at, when);
 		json_object_object_add(dj, "next_attempt_at",
 		    json_object_new_string(when));
