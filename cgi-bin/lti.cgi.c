@@ -15,6 +15,7 @@
 
 #include "pns_config.h"
 #include "pns_deliver.h"
+#include "pns_dynreg.h"
 #include "pns_form.h"
 #include "pns_handlers.h"
 #include "pns_html.h"
@@ -32,7 +33,8 @@
 #define PAGE_MAX	(1024 * 1024)
 #define COOKIE_NAME	"pns_state"
 
-enum method { M_GET = 1 << 0, M_POST = 1 << 1 };
+/* HEAD is its own method: only routes without side effects take it. */
+enum method { M_GET = 1 << 0, M_POST = 1 << 1, M_HEAD = 1 << 2 };
 
 struct req {
 	const struct pns_config	*cfg;
@@ -51,6 +53,8 @@ struct resp {
 	char		 location[8192];
 	char		 cookie[512];
 	const char	*cache;		/* Cache-Control */
+	char		 csp[256];	/* Content-Security-Policy, "" : the
+					   default, which allows no script */
 	struct pns_buf	 body;
 };
 
@@ -60,6 +64,7 @@ static void	route_login(const struct req *, struct resp *);
 static void	route_launch(const struct req *, struct resp *);
 static void	route_jwks(const struct req *, struct resp *);
 static void	route_config(const struct req *, struct resp *);
+static void	route_register(const struct req *, struct resp *);
 
 static const struct route {
 	const char	*path;
@@ -69,8 +74,9 @@ static const struct route {
 } routes[] = {
 	{ "/login", M_GET | M_POST, "GET, POST", route_login },
 	{ "/launch", M_POST, "POST", route_launch },
-	{ "/jwks", M_GET, "GET", route_jwks },
-	{ "/config.json", M_GET, "GET", route_config },
+	{ "/jwks", M_GET | M_HEAD, "GET, HEAD", route_jwks },
+	{ "/config.json", M_GET | M_HEAD, "GET, HEAD", route_config },
+	{ "/register", M_GET, "GET", route_register },
 };
 
 /* A short HTML page saying what went wrong, with its code. */
@@ -508,13 +514,198 @@ route_config(const struct req *q, struct resp *r)
 	pns_buf_release(&u);
 }
 
+/* 1 if the space-separated list holds word. */
+static int
+has_word(const char *list, const char *word, size_t len)
+{
+	size_t	w;
+
+	while (*list != '\0') {
+		w = strcspn(list, " ");
+		if (w == len && strncmp(list, word, len) == 0)
+			return 1;
+		list += w;
+		while (*list == ' ')
+			list++;
+	}
+	return 0;
+}
+
+static void
+register_failed(struct resp *r, const struct pns_dynreg_result *res,
+    const struct pns_err *err)
+{
+	struct pns_buf	*b = &r->body;
+	char		 status[32];
+
+	r->status = pns_dynreg_code_status(res->code);
+	r->type = "text/html; charset=utf-8";
+	pns_buf_reset(b);
+	(void)pns_html_head(b, "LTI registration failed", NULL);
+	(void)pns_buf_adds(b, "<h1>LTI registration failed</h1>\n<p class=err>"
+	    "Error <code>", NULL);
+	(void)pns_html_escape(b, pns_dynreg_code_str(res->code), NULL);
+	(void)pns_buf_adds(b, "</code>: ", NULL);
+	(void)pns_html_escape(b, pns_dynreg_code_text(res->code), NULL);
+	(void)pns_buf_adds(b, "</p>\n<p>", NULL);
+	(void)pns_html_escape(b, err->msg, NULL);
+	(void)pns_buf_adds(b, "</p>\n", NULL);
+	if (res->detail[0] != '\0') {
+		(void)snprintf(status, sizeof(status), "%ld", res->status);
+		(void)pns_buf_adds(b, "<p>The platform answered HTTP ", NULL);
+		(void)pns_html_escape(b, status, NULL);
+		(void)pns_buf_adds(b, ":</p>\n<pre>", NULL);
+		(void)pns_html_escape(b, res->detail, NULL);
+		(void)pns_buf_adds(b, "</pre>\n", NULL);
+	}
+	(void)pns_buf_adds(b, "<p>Nothing was stored by the tool.</p>\n", NULL);
+	(void)pns_html_foot(b, NULL);
+}
+
+/* What the administrator should know before the platform's review. */
+static void
+register_warnings(struct pns_buf *b, const struct req *q,
+    const struct pns_dynreg_result *res)
+{
+	const struct pns_dynreg_platform	*pl = &res->platform;
+	const char				*t = q->cfg->notice_types;
+	const char				*w[3];
+	size_t					 n = 0, i, len;
+	int					 any = 0;
+
+	if (res->scope[0] == '\0')
+		w[n++] = "The platform does not offer the notice-handlers "
+		    "scope: launches will work, but no notice handler can be "
+		    "registered.";
+	else if (res->granted_scope[0] != '\0' &&
+	    !has_word(res->granted_scope, res->scope, strlen(res->scope)))
+		w[n++] = "The platform did not grant the notice-handlers "
+		    "scope: enable it on the platform, or no notice handler "
+		    "can be registered.";
+	if (pl->lists_notice_types) {
+		while (*t != '\0' && !any) {
+			len = strcspn(t, " ");
+			any = has_word(pl->notice_types, t, len);
+			t += len;
+			while (*t == ' ')
+				t++;
+		}
+		if (!any)
+			w[n++] = "The platform supports none of the notice "
+			    "types this tool subscribes to (notice_types).";
+	}
+	if (n == 0)
+		return;
+	(void)pns_buf_adds(b, "<div id=\"warnings\">\n", NULL);
+	for (i = 0; i < n; i++) {
+		(void)pns_buf_adds(b, "<p class=err>", NULL);
+		(void)pns_html_escape(b, w[i], NULL);
+		(void)pns_buf_adds(b, "</p>\n", NULL);
+	}
+	(void)pns_buf_adds(b, "</div>\n", NULL);
+}
+
+/*
+ * The confirmation page.  Its only script is the fixed close message,
+ * allowed by hash; everything from the platform is escaped text.
+ */
+static void
+register_page(struct resp *r, const struct req *q,
+    const struct pns_dynreg_result *res)
+{
+	const struct pns_dynreg_platform	*pl = &res->platform;
+	struct pns_buf				*b = &r->body;
+	char					 product[160];
+
+	r->status = 200;
+	r->type = "text/html; charset=utf-8";
+	(void)snprintf(product, sizeof(product), "%s %s",
+	    pl->product_family_code, pl->version);
+	(void)pns_html_head(b, "LTI registration", NULL);
+	(void)pns_buf_adds(b, "<h1>Registered with the platform</h1>\n<p>", NULL);
+	(void)pns_html_escape(b, q->cfg->tool_title, NULL);
+	(void)pns_buf_adds(b, " is registered; the platform may ask you to "
+	    "review and enable it.</p>\n<table>\n", NULL);
+	row(b, "Platform", pl->issuer);
+	row(b, "Product", product[0] != ' ' ? product : NULL);
+	row(b, "Client ID", res->client_id);
+	row(b, "Deployment", res->deployment_id[0] != '\0' ?
+	    res->deployment_id : "none yet: learned at the first launch");
+	row(b, "Scope requested", res->scope);
+	if (res->granted_scope[0] != '\0')
+		row(b, "Scope granted", res->granted_scope);
+	if (pl->lists_notice_types)
+		row(b, "Notice types offered", pl->notice_types);
+	row(b, "Record", res->updated ? "updated (registered again)" : "new");
+	(void)pns_buf_adds(b, "</table>\n", NULL);
+	register_warnings(b, q, res);
+	(void)pns_buf_adds(b, "<p><button id=\"close\" type=\"button\">Close"
+	    "</button></p>\n<script>" PNS_DYNREG_CLOSE_SCRIPT "</script>\n",
+	    NULL);
+	(void)pns_html_foot(b, NULL);
+}
+
+/*
+ * LTI Dynamic Registration (docs/register.md): the platform opens this
+ * in a frame with openid_configuration and registration_token; the
+ * administrator's URL may carry the tool's secret.  The work and every
+ * check are pns_dynreg_register's; this renders the outcome.
+ */
+static void
+route_register(const struct req *q, struct resp *r)
+{
+	/* Static: several URLs long, as the verifier above. */
+	static struct pns_dynreg_result	res;
+	struct pns_dynreg_request	rq;
+	struct pns_form			f;
+	struct pns_err			err;
+	char				e1[160], e2[160], e3[64];
+
+	pns_form_init(&f);
+	memset(&rq, 0, sizeof(rq));
+	if (pns_form_parse(&f, q->query, strlen(q->query), NULL) == -1)
+		rq.malformed = 1;
+	else {
+		rq.openid_configuration = pns_form_get(&f,
+		    "openid_configuration");
+		rq.registration_token = pns_form_get(&f, "registration_token");
+		rq.secret = pns_form_get(&f, "secret");
+	}
+	pns_err_clear(&err);
+	if (pns_dynreg_register(q->cfg, &rq, &res, &err) == -1) {
+		pns_log(PNS_LOG_WARN, "registration refused: %s: %s (from %s)",
+		    pns_dynreg_code_str(res.code), err.msg,
+		    pns_log_escape(q->remote != NULL ? q->remote : "-",
+		    strlen(q->remote != NULL ? q->remote : "-"), e3,
+		    sizeof(e3)));
+		register_failed(r, &res, &err);
+		goto out;
+	}
+	pns_log(PNS_LOG_INFO, "registered platform %s client %s by dynamic "
+	    "registration (%s)", pns_log_escape(res.platform.issuer,
+	    strlen(res.platform.issuer), e1, sizeof(e1)),
+	    pns_log_escape(res.client_id, strlen(res.client_id), e2,
+	    sizeof(e2)), res.updated ? "updated" : "new");
+	pns_err_clear(&err);
+	if (pns_dynreg_csp(r->csp, sizeof(r->csp), &err) == -1)
+		/* The page stays under the default policy: no script runs,
+		 * and the Close button does nothing; the platform is stored
+		 * all the same. */
+		r->csp[0] = '\0';
+	register_page(r, q, &res);
+out:
+	pns_form_release(&f);
+}
+
 static void
 respond(const struct resp *r)
 {
 	(void)printf("Status: %d\r\nContent-Type: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n"
+	    "Content-Security-Policy: %s\r\n"
 	    "Cache-Control: %s\r\n", r->status, r->type,
+	    r->csp[0] != '\0' ? r->csp :
+	    "default-src 'none'; style-src 'unsafe-inline'",
 	    r->cache != NULL ? r->cache : "no-store");
 	if (r->allow != NULL)
 		(void)printf("Allow: %s\r\n", r->allow);
@@ -533,8 +724,10 @@ method_of(const char *m)
 {
 	if (m == NULL)
 		return 0;
-	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+	if (strcmp(m, "GET") == 0)
 		return M_GET;
+	if (strcmp(m, "HEAD") == 0)
+		return M_HEAD;
 	if (strcmp(m, "POST") == 0)
 		return M_POST;
 	return 0;

@@ -55,6 +55,15 @@ struct pns_config {
 		int	set_command, set_url;
 	}	rules[PNS_DELIVER_RULES];
 	size_t	nrules;
+
+	/* LTI Dynamic Registration at lti.cgi/register (docs/register.md):
+	 * off unless turned on, and then limited to the listed issuer hosts
+	 * and/or to URLs carrying the secret. */
+	int	registration;		/* 0 off (default), 1 on */
+	char	registration_issuer_hosts[1024]; /* lowercase, one space
+						    between hosts */
+	char	registration_secret[256];	/* "" : none */
+	int	registration_allow_http;	/* testing only */
 };
 
 /* Fills cfg with the defaults; base_url and data_dir are left empty. */

@@ -25,8 +25,9 @@ struct pns_platform {
 	char	  auth_url[PNS_URL_MAX];
 	char	  token_url[PNS_URL_MAX];
 	char	  jwks_url[PNS_URL_MAX];
-	char	  registered_at[21];
-	char	  registered_by[16];		/* "manual" */
+	char	  registered_at[21];		/* first registration */
+	char	  updated_at[21];		/* last (re-)registration */
+	char	  registered_by[16];		/* "manual" or "dynamic" */
 	char	**deployments;			/* owned */
 	size_t	  ndeployments;
 };
@@ -55,8 +56,11 @@ int	pns_platform_add_deployment(struct pns_platform *p,
 
 /*
  * Registers p, or merges it into the registration of the same
- * (issuer, client_id): endpoints are replaced, deployments added.
- * Serialised against other writers; written atomically.
+ * (issuer, client_id): endpoints are replaced, deployments added, and
+ * registered_by (p's, "manual" when empty) and updated_at set, so that
+ * registering again updates the one record.  registered_at stays the
+ * time of the first registration.  Serialised against other writers;
+ * written atomically.
  */
 int	pns_platform_save(const struct pns_config *cfg,
 	    const struct pns_platform *p, struct pns_err *err);

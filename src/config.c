@@ -19,7 +19,7 @@
 #include "banned.h"
 
 enum kind { K_URL, K_PATH, K_TYPES, K_NUM, K_LEVEL, K_TEXT, K_CMD,
-	K_SECRET };
+	K_SECRET, K_ONOFF, K_YESNO, K_HOSTS };
 
 struct field {
 	const char	*key;
@@ -33,6 +33,7 @@ struct field {
 	sizeof(((struct pns_config *)0)->m), 0, 0 }
 #define N(m, lo, hi) { #m, K_NUM, offsetof(struct pns_config, m), \
 	sizeof(long), lo, hi }
+#define B(m, k) { #m, k, offsetof(struct pns_config, m), sizeof(int), 0, 0 }
 
 static const struct field fields[] = {
 	S(base_url, K_URL),
@@ -57,6 +58,10 @@ static const struct field fields[] = {
 	N(deliver_backoff, 1, 86400),
 	N(deliver_timeout, 1, 3600),
 	N(deliver_workers, 1, 16),
+	B(registration, K_ONOFF),
+	S(registration_issuer_hosts, K_HOSTS),
+	S(registration_secret, K_SECRET),
+	B(registration_allow_http, K_YESNO),
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -131,6 +136,40 @@ set_types(char *dst, size_t size, const char *v)
 	}
 	dst[o] = '\0';
 	return 0;
+}
+
+/*
+ * Host names (or IP literals) separated by blanks, stored lowercase with
+ * one space between them.  Only the characters a host can have: the
+ * list is compared with the host of a URL, never matched as a pattern.
+ */
+static int
+set_hosts(char *dst, size_t size, const char *v)
+{
+	size_t	o = 0, i = 0, start;
+
+	while (v[i] != '\0') {
+		while (v[i] == ' ' || v[i] == '\t')
+			i++;
+		if (v[i] == '\0')
+			break;
+		start = i;
+		while (v[i] != '\0' && v[i] != ' ' && v[i] != '\t') {
+			if (!isalnum((unsigned char)v[i]) && v[i] != '.' &&
+			    v[i] != '-' && v[i] != ':' && v[i] != '[' &&
+			    v[i] != ']')
+				return -1;
+			i++;
+		}
+		if (o + (o ? 1 : 0) + (i - start) + 1 > size)
+			return -1;
+		if (o)
+			dst[o++] = ' ';
+		for (; start < i; start++)
+			dst[o++] = (char)tolower((unsigned char)v[start]);
+	}
+	dst[o] = '\0';
+	return o > 0 ? 0 : -1;
 }
 
 static int	set_field(struct pns_config *, const struct field *, const char *,
@@ -286,6 +325,26 @@ set_field(struct pns_config *cfg, const struct field *f, const char *v,
 			    "%s:%zu: %s must be 16 to %zu printable characters",
 			    name, lineno, f->key, f->size - 1);
 		memcpy(base, v, len + 1);
+		return 0;
+	case K_ONOFF:
+	case K_YESNO:
+		/* The two words of the key's documentation, nothing else: a
+		 * "true" or "1" that silently meant off would open nothing,
+		 * but one that meant on might. */
+		if (strcmp(v, f->kind == K_ONOFF ? "on" : "yes") == 0)
+			*(int *)(void *)base = 1;
+		else if (strcmp(v, f->kind == K_ONOFF ? "off" : "no") == 0)
+			*(int *)(void *)base = 0;
+		else
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s must be %s", name, lineno, f->key,
+			    f->kind == K_ONOFF ? "off or on" : "no or yes");
+		return 0;
+	case K_HOSTS:
+		if (set_hosts(base, f->size, v) == -1)
+			return pns_err_set(err, PNS_EINVAL,
+			    "%s:%zu: %s must be host names separated by "
+			    "spaces", name, lineno, f->key);
 		return 0;
 	case K_LEVEL:
 		if ((lvl = pns_log_level_parse(v)) < 0)

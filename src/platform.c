@@ -138,6 +138,8 @@ from_json(struct pns_platform *p, struct json_object *o, struct pns_err *err)
 	    copy_str(o, "jwks_url", p->jwks_url, sizeof(p->jwks_url)) == -1 ||
 	    copy_str(o, "registered_at", p->registered_at,
 	    sizeof(p->registered_at)) == -1 ||
+	    copy_str(o, "updated_at", p->updated_at,
+	    sizeof(p->updated_at)) == -1 ||
 	    copy_str(o, "registered_by", p->registered_by,
 	    sizeof(p->registered_by)) == -1)
 		return pns_err_set(err, PNS_EINVAL, "platform field too long");
@@ -220,6 +222,9 @@ pns_platform_json(const struct pns_platform *p)
 	    json_object_new_string(p->jwks_url));
 	json_object_object_add(o, "registered_at",
 	    json_object_new_string(p->registered_at));
+	json_object_object_add(o, "updated_at",
+	    json_object_new_string(p->updated_at[0] != '\0' ? p->updated_at :
+	    p->registered_at));
 	json_object_object_add(o, "registered_by",
 	    json_object_new_string(p->registered_by));
 	for (i = 0; i < p->ndeployments; i++)
@@ -294,10 +299,12 @@ merge_platform(struct pns_platform *cur, const void *arg, struct pns_err *err)
 	const struct pns_platform	*p = arg;
 	size_t				 i;
 
+	pns_iso8601_fmt(time(NULL), cur->updated_at);
 	if (cur->issuer[0] == '\0') {
 		memcpy(cur->issuer, p->issuer, sizeof(cur->issuer));
 		memcpy(cur->client_id, p->client_id, sizeof(cur->client_id));
-		pns_iso8601_fmt(time(NULL), cur->registered_at);
+		memcpy(cur->registered_at, cur->updated_at,
+		    sizeof(cur->registered_at));
 	}
 	memcpy(cur->auth_url, p->auth_url, sizeof(cur->auth_url));
 	memcpy(cur->token_url, p->token_url, sizeof(cur->token_url));

@@ -113,8 +113,17 @@ print_one(const struct pns_platform *p, void *arg)
 	size_t			 i;
 
 	if (arr == NULL) {
-		(void)printf("%s\t%s\t%s\t%zu deployment(s)\n", p->issuer,
-		    p->client_id, p->jwks_url, p->ndeployments);
+		/* How and when: "manual" (pnsctl platform add) or "dynamic"
+		 * (lti.cgi/register); a later registration of the same
+		 * issuer and client id shows as "updated". */
+		(void)printf("%s\t%s\t%s\t%zu deployment(s)\t%s %s",
+		    p->issuer, p->client_id, p->jwks_url, p->ndeployments,
+		    p->registered_by[0] != '\0' ? p->registered_by : "manual",
+		    p->registered_at[0] != '\0' ? p->registered_at : "-");
+		if (p->updated_at[0] != '\0' &&
+		    strcmp(p->updated_at, p->registered_at) != 0)
+			(void)printf(", updated %s", p->updated_at);
+		(void)printf("\n");
 		for (i = 0; i < p->ndeployments; i++)
 			(void)printf("\tdeployment %s\n", p->deployments[i]);
 		return 0;

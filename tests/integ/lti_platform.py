@@ -934,3 +934,377 @@ class LtiPlatform(P.TestPlatform):
     @property
     def auth_url(self):
         return self.url("/auth")
+
+    # -- dynamic registration -------------------------------------------
+    #
+    # LTI Dynamic Registration as Canvas offers it (doc/api/registration.md
+    # of canvas-lms): an OpenID configuration at
+    # /api/lti/security/openid-configuration that asks for the
+    # registration token as a bearer, and a registration endpoint at
+    # /api/lti/registrations that takes the tool's registration with the
+    # same token and answers with it, its client_id and, in the tool
+    # configuration, the deployment made for it.  Both are served by a
+    # server of their own (start_registration), so that nothing the
+    # launch suite relies on changes.
+
+    def start_registration(self):
+        """Starts the registration server; its state and fault switches
+        (reset_registration_faults) live from here on."""
+        platform = self
+        self.registration_tokens = {}   # token -> used (bool)
+        self.oc_requests = []           # dicts: authorization, status
+        self.registrations = []         # dicts, see _register
+        self.next_client_id = None      # answer with this client_id once
+        self._next_client = 10000000000100
+        self.reset_registration_faults()
+
+        class RegistrationHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def reply(self, status, obj, ctype="application/json"):
+                body = obj if isinstance(obj, bytes) else P.json_bytes(obj)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.wfile.flush()
+                except OSError:
+                    pass
+                self.close_connection = True
+
+            def do_GET(self):
+                path = urllib.parse.urlsplit(self.path).path
+                if path == OPENID_CONFIGURATION_PATH:
+                    self.reply(*platform._openid_configuration_reply(
+                        self.headers))
+                else:
+                    self.reply(404, {"error": "not found"})
+
+            def do_POST(self):
+                path = urllib.parse.urlsplit(self.path).path
+                body = _read_body(self)
+                if path == REGISTRATION_PATH:
+                    self.reply(*platform._register(self.headers, body))
+                else:
+                    self.reply(404, {"error": "not found"})
+
+            def log_message(self, fmt, *args):
+                pass
+
+        self._reg_server, self._reg_thread = P.serve(RegistrationHandler)
+        return self
+
+    def stop_registration(self):
+        if getattr(self, "_reg_server", None) is not None:
+            self._reg_server.shutdown()
+            self._reg_server.server_close()
+            self._reg_thread.join(timeout=5)
+            self._reg_server = None
+
+    def reset_registration_faults(self):
+        """oc_overrides: members of the OpenID configuration to change
+        (DELETE removes); oc_platform_overrides: the same inside its
+        lti-platform-configuration; oc_raw: bytes answered instead (with
+        oc_status); oc_requires_token: refuse a request without a known
+        registration token, as Canvas does; registration_fault: None,
+        {"status": n, "body": obj-or-bytes} (a refusal), {"raw": bytes}
+        (a 200 answer that is not the registration), {"answer": {..}}
+        (members of the answer to change, DELETE removes) or {"hang": s}."""
+        with self._lock:
+            self.oc_overrides = None
+            self.oc_platform_overrides = None
+            self.oc_raw = None
+            self.oc_status = 200
+            self.oc_requires_token = True
+            self.registration_fault = None
+            self.registration_deployment = True
+
+    @property
+    def registration_port(self):
+        return self._reg_server.server_address[1]
+
+    def registration_server_url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.registration_port, path)
+
+    @property
+    def openid_configuration_url(self):
+        return self.registration_server_url(OPENID_CONFIGURATION_PATH)
+
+    @property
+    def registration_url(self):
+        return self.registration_server_url(REGISTRATION_PATH)
+
+    def new_registration_token(self):
+        """A registration token, as Canvas puts in the URL it opens."""
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self.registration_tokens[token] = False
+        return token
+
+    def openid_configuration(self):
+        """The OpenID configuration in Canvas's shape, with the
+        overrides of the moment applied."""
+        host = urllib.parse.urlsplit(self.issuer).hostname
+        doc = {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.auth_url,
+            "registration_endpoint": self.registration_url,
+            "jwks_uri": self.jwks_url,
+            "token_endpoint": self.token_url,
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": list(DR_SCOPES_SUPPORTED),
+            "response_types_supported": ["id_token"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "claims_supported": ["sub", "picture", "email", "name",
+                                 "given_name", "family_name", "locale"],
+            "subject_types_supported": ["public"],
+            "authorization_server": host,
+            PLATFORM_CONFIGURATION: apply_overrides({
+                "product_family_code": "canvas",
+                "version": "vCloud",
+                "messages_supported": [
+                    {"type": "LtiResourceLinkRequest",
+                     "placements": ["account_navigation",
+                                    "course_navigation", "link_selection"]},
+                    {"type": "LtiDeepLinkingRequest",
+                     "placements": ["assignment_selection",
+                                    "editor_button", "link_selection"]},
+                ],
+                "notice_types_supported": list(self.notice_types_supported),
+                "variables": ["ResourceLink.id", "Context.id",
+                              "Canvas.environment.test"],
+                CANVAS_LTI + "account_name": "PNS Test University",
+                CANVAS_LTI + "account_lti_guid":
+                    "pns-test-guid:canvas-lms",
+            }, self.oc_platform_overrides),
+        }
+        return apply_overrides(doc, self.oc_overrides)
+
+    def _token_known(self, headers):
+        auth = headers.get("Authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        with self._lock:
+            return token if token in self.registration_tokens else None
+
+    def _openid_configuration_reply(self, headers):
+        record = {"authorization": headers.get("Authorization"),
+                  "time": time.time()}
+        with self._lock:
+            self.oc_requests.append(record)
+            raw, status = self.oc_raw, self.oc_status
+        if self.oc_requires_token and self._token_known(headers) is None:
+            record["status"] = 401
+            return 401, {"errorMessage": "Invalid registration token"}
+        record["status"] = status
+        if raw is not None:
+            return status, raw, "text/html"
+        return status, self.openid_configuration()
+
+    def _registration_problems(self, obj, scopes_supported):
+        """Why the tool's registration is refused (Canvas's checks of
+        Lti::IMS::Registration and the 1EdTech schema), as a list."""
+        errors = []
+        if not isinstance(obj, dict):
+            return ["body is not a JSON object"]
+
+        def is_url(v):
+            if not isinstance(v, str):
+                return False
+            u = urllib.parse.urlsplit(v)
+            return u.scheme in ("http", "https") and bool(u.hostname)
+
+        if obj.get("application_type") != "web":
+            errors.append("application_type: Must be 'web'")
+        for name, need in (("grant_types", ["client_credentials",
+                                            "implicit"]),
+                           ("response_types", ["id_token"])):
+            got = obj.get(name)
+            if not isinstance(got, list) or any(n not in got for n in need):
+                errors.append("%s: Must include %s" % (name,
+                                                       ", ".join(need)))
+        uris = obj.get("redirect_uris")
+        if not isinstance(uris, list) or not uris or \
+                not all(is_url(u) for u in uris):
+            errors.append("redirect_uris: Must only contain valid URIs")
+        for name in ("initiate_login_uri", "jwks_uri"):
+            if not is_url(obj.get(name)):
+                errors.append("%s: must be a URL" % name)
+        if not isinstance(obj.get("client_name"), str) or \
+                not obj["client_name"]:
+            errors.append("client_name: can't be blank")
+        if obj.get("token_endpoint_auth_method") != "private_key_jwt":
+            errors.append("token_endpoint_auth_method: Must be "
+                          "'private_key_jwt'")
+        scope = obj.get("scope")
+        if not isinstance(scope, str):
+            errors.append("scope: must be a string")
+        else:
+            invalid = [s for s in scope.split() if s not in scopes_supported]
+            if invalid:
+                errors.append("scopes: Invalid scopes: %s"
+                              % ", ".join(invalid))
+            if SCOPE_NOTICEHANDLERS in scopes_supported and \
+                    SCOPE_NOTICEHANDLERS not in scope.split():
+                errors.append("scope: the notice-handlers scope is missing")
+        tc = obj.get(TOOL_CONFIGURATION)
+        if not isinstance(tc, dict):
+            errors.append("%s: must be an object" % TOOL_CONFIGURATION)
+            return errors
+        login_host = urllib.parse.urlsplit(
+            obj.get("initiate_login_uri") or "").hostname
+        domain = tc.get("domain")
+        if not isinstance(domain, str) or not domain or "/" in domain:
+            errors.append("domain: must be a host name")
+        elif domain != login_host:
+            errors.append("domain %r is not the host of the login URL"
+                          % domain)
+        if not is_url(tc.get("target_link_uri")):
+            errors.append("target_link_uri: must be a URL")
+        claims = tc.get("claims")
+        if not isinstance(claims, list) or \
+                not all(isinstance(c, str) for c in claims):
+            errors.append("claims: must be a list of strings")
+        messages = tc.get("messages")
+        if not isinstance(messages, list) or not any(
+                isinstance(m, dict) and
+                m.get("type") == "LtiResourceLinkRequest"
+                for m in messages):
+            errors.append("messages: no LtiResourceLinkRequest")
+        return errors
+
+    def _fetch_tool_jwks_from(self, url):
+        u = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80,
+                                          timeout=30)
+        try:
+            conn.request("GET", u.path + ("?" + u.query if u.query else ""))
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                raise ValueError("answered %d" % resp.status)
+            return json.loads(body)
+        finally:
+            conn.close()
+
+    def _register(self, headers, body):
+        """Answers a registration request; returns (status, obj)."""
+        record = {"time": time.time(),
+                  "authorization": headers.get("Authorization"),
+                  "content_type": headers.get("Content-Type"),
+                  "body": body, "json": None, "status": None,
+                  "errors": [], "tool_jwks": None, "answer": None}
+        try:
+            record["json"] = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            pass
+        with self._lock:
+            self.registrations.append(record)
+            fault = self.registration_fault
+
+        def answer(status, obj):
+            record["status"] = status
+            record["answer"] = obj
+            return status, obj
+
+        if fault and "hang" in fault:
+            time.sleep(fault["hang"])
+        if fault and "status" in fault:
+            return answer(fault["status"], fault.get(
+                "body", {"errorMessage": FAULT_MESSAGE}))
+        if fault and "raw" in fault:
+            return answer(200, fault["raw"])
+        token = self._token_known(headers)
+        if token is None:
+            return answer(401, {"errorMessage": "JWT did not include "
+                                "expected contents"})
+        with self._lock:
+            if self.registration_tokens[token]:
+                return answer(401, {"errorMessage": "registration token "
+                                    "already used"})
+        if not (record["content_type"] or "").lower().startswith(
+                "application/json"):
+            record["errors"].append("content type %r"
+                                    % record["content_type"])
+        # The scopes the platform has: those it lists, or, when its
+        # configuration lists none, all it knows.
+        supported = self.openid_configuration().get("scopes_supported")
+        if not isinstance(supported, list):
+            supported = DR_SCOPES_SUPPORTED
+        record["errors"] += self._registration_problems(record["json"],
+                                                        supported)
+        if not record["errors"]:
+            # As Canvas does when it makes the developer key: the tool's
+            # key set must be there and usable.
+            try:
+                jwks = self._fetch_tool_jwks_from(record["json"]["jwks_uri"])
+                record["tool_jwks"] = jwks
+                keys = [k for k in jwks.get("keys", [])
+                        if k.get("kty") == "RSA" and k.get("kid") and
+                        k.get("alg", "RS256") == "RS256"]
+                if not keys:
+                    raise ValueError("no RS256 key with a kid")
+                jwt.PyJWK(keys[0])
+            except (OSError, ValueError, KeyError, AttributeError,
+                    jwt.PyJWTError) as e:
+                record["errors"].append("jwks_uri: %s" % e)
+        if record["errors"]:
+            return answer(422, {"errors": record["errors"]})
+        with self._lock:
+            self.registration_tokens[token] = True
+            if self.next_client_id is not None:
+                client_id, self.next_client_id = self.next_client_id, None
+            else:
+                self._next_client += 1
+                client_id = str(self._next_client)
+        self.add_client(client_id)
+        dep = self.new_deployment(client_id)
+        record["client_id"] = client_id
+        record["deployment"] = dep
+        reg = record["json"]
+        tool_conf = dict(reg[TOOL_CONFIGURATION])
+        if self.registration_deployment:
+            tool_conf["deployment_id"] = dep.deployment_id
+        tool_conf[CANVAS_LTI + "registration_config_url"] = \
+            self.url("/api/lti/registrations/%s/view" % client_id)
+        obj = {"client_id": client_id,
+               "application_type": reg["application_type"],
+               "grant_types": reg["grant_types"],
+               "initiate_login_uri": reg["initiate_login_uri"],
+               "redirect_uris": reg["redirect_uris"],
+               "response_types": reg["response_types"],
+               "client_name": reg["client_name"],
+               "jwks_uri": reg["jwks_uri"],
+               "logo_uri": reg.get("logo_uri"),
+               "token_endpoint_auth_method":
+                   reg["token_endpoint_auth_method"],
+               "scope": reg["scope"],
+               TOOL_CONFIGURATION: tool_conf}
+        if fault and "answer" in fault:
+            obj = apply_overrides(obj, fault["answer"])
+        return answer(200, obj)
+
+
+OPENID_CONFIGURATION_PATH = "/api/lti/security/openid-configuration"
+REGISTRATION_PATH = "/api/lti/registrations"
+PLATFORM_CONFIGURATION = \
+    "https://purl.imsglobal.org/spec/lti-platform-configuration"
+TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+CANVAS_LTI = "https://canvas.instructure.com/lti/"
+# What Canvas lists (LTI Advantage and its own scopes), notice handlers
+# included.
+DR_SCOPES_SUPPORTED = [
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+    "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+    SCOPE_NOTICEHANDLERS,
+    "https://canvas.instructure.com/lti/public_jwk/scope/update",
+    "https://canvas.instructure.com/lti/account_lookup/scope/show",
+]
