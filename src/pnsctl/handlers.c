@@ -59,9 +59,12 @@ cmd_handlers_list(const struct pns_config *cfg, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(arr, i);
 		(void)printf("%s %s deployment %s\n  handler %s\n  types %s "
-		    "(registered %s)\n  last error %s\n", s(o, "issuer"),
-		    s(o, "client_id"), s(o, "deployment_id"), s(o, "handler"),
-		    s(o, "types"), s(o, "registered_at"), s(o, "last_error"));
+		    "(registered %s)\n  last error %s\n",
+		    pnsctl_text(s(o, "issuer")), pnsctl_text(s(o, "client_id")),
+		    pnsctl_text(s(o, "deployment_id")),
+		    pnsctl_text(s(o, "handler")), pnsctl_text(s(o, "types")),
+		    pnsctl_text(s(o, "registered_at")),
+		    pnsctl_text(s(o, "last_error")));
 	}
 	json_object_put(arr);
 	return 0;

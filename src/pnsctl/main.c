@@ -75,6 +75,18 @@ pnsctl_fail(const char *fmt, ...)
 	return 1;
 }
 
+const char *
+pnsctl_text(const char *s)
+{
+	static char	bufs[8][4 * PNS_URL_MAX + 1];
+	static size_t	next;
+	char		*out = bufs[next++ % 8];
+
+	if (s == NULL)
+		return "-";
+	return pns_log_escape(s, strlen(s), out, sizeof(bufs[0]));
+}
+
 int
 pnsctl_usage(const char *line)
 {

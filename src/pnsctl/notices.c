@@ -155,8 +155,10 @@ cmd_notices_list(const struct pns_config *cfg, int argc, char **argv)
 		json_object_array_add(out, json_object_get(o));
 		if (!json)
 			(void)printf("%s  %-36s  %-34s  %-9s  %s\n",
-			    s(o, "received_at"), s(o, "id"), s(o, "type"),
-			    delivery_status(o), s(o, "deployment_id"));
+			    pnsctl_text(s(o, "received_at")),
+			    pnsctl_text(s(o, "id")), pnsctl_text(s(o, "type")),
+			    delivery_status(o),
+			    pnsctl_text(s(o, "deployment_id")));
 	}
 	if (json)
 		(void)printf("%s\n", json_object_to_json_string_ext(out,

@@ -117,7 +117,8 @@ print_one(const struct pns_platform *p, void *arg)
 		 * (lti.cgi/register); a later registration of the same
 		 * issuer and client id shows as "updated". */
 		(void)printf("%s\t%s\t%s\t%zu deployment(s)\t%s %s",
-		    p->issuer, p->client_id, p->jwks_url, p->ndeployments,
+		    pnsctl_text(p->issuer), pnsctl_text(p->client_id),
+		    pnsctl_text(p->jwks_url), p->ndeployments,
 		    p->registered_by[0] != '\0' ? p->registered_by : "manual",
 		    p->registered_at[0] != '\0' ? p->registered_at : "-");
 		if (p->updated_at[0] != '\0' &&
@@ -125,7 +126,8 @@ print_one(const struct pns_platform *p, void *arg)
 			(void)printf(", updated %s", p->updated_at);
 		(void)printf("\n");
 		for (i = 0; i < p->ndeployments; i++)
-			(void)printf("\tdeployment %s\n", p->deployments[i]);
+			(void)printf("\tdeployment %s\n",
+			    pnsctl_text(p->deployments[i]));
 		return 0;
 	}
 	if ((o = pns_platform_json(p)) == NULL)

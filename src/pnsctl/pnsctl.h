@@ -34,6 +34,13 @@ int	cmd_contexts_copies(const struct pns_config *, int, char **);
  */
 struct json_object *pnsctl_load_notices(const struct pns_config *cfg);
 
+/*
+ * s made safe for a terminal: bytes that came from the network (ids,
+ * names) could carry newlines or escape sequences.  Valid until eight
+ * more calls; NULL gives "-".
+ */
+const char	*pnsctl_text(const char *s);
+
 /* Prints "pnsctl: msg" on stderr; returns 1 (the failure status). */
 int	pnsctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the usage line of a command on stderr; returns EXIT_USAGE. */

@@ -182,7 +182,8 @@ print_counts(const char *label, struct json_object *counts)
 	end = json_object_iter_end(counts);
 	for (; !json_object_iter_equal(&it, &end);
 	    json_object_iter_next(&it))
-		(void)printf(" %s %lld", json_object_iter_peek_name(&it),
+		(void)printf(" %s %lld",
+		    pnsctl_text(json_object_iter_peek_name(&it)),
 		    (long long)json_object_get_int64(
 		    json_object_iter_peek_value(&it)));
 	(void)printf("\n");
@@ -229,14 +230,16 @@ cmd_status(const struct pns_config *cfg, int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			row = json_object_array_get_idx(rows, i);
 			h = pns_json_obj(row, "handlers");
-			(void)printf("%s %s deployment %s\n", s(row, "issuer"),
-			    s(row, "client_id"), s(row, "deployment_id"));
+			(void)printf("%s %s deployment %s\n",
+			    pnsctl_text(s(row, "issuer")),
+			    pnsctl_text(s(row, "client_id")),
+			    pnsctl_text(s(row, "deployment_id")));
 			(void)printf("  handlers: %s (registered %s)\n",
-			    h != NULL && *s(h, "types") ? s(h, "types") :
-			    "none", s(h, "registered_at"));
+			    h != NULL && *s(h, "types") ? pnsctl_text(s(h, "types")) :
+			    "none", pnsctl_text(s(h, "registered_at")));
 			if (h != NULL && *s(h, "last_error"))
 				(void)printf("  last registration error: %s\n",
-				    s(h, "last_error"));
+				    pnsctl_text(s(h, "last_error")));
 			(void)printf("  channel verified: %s\n",
 			    pns_json_str(row, "channel_verified_at") ?
 			    s(row, "channel_verified_at") : "no");
@@ -297,18 +300,20 @@ cmd_contexts_copies(const struct pns_config *cfg, int argc, char **argv)
 	n = json ? 0 : json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(arr, i);
-		(void)printf("%s  context %s (%s) copied from", s(o, "copied_at"),
-		    s(pns_json_obj(o, "context"), "id"),
-		    s(pns_json_obj(o, "context"), "title"));
+		(void)printf("%s  context %s (%s) copied from",
+		    pnsctl_text(s(o, "copied_at")),
+		    pnsctl_text(s(pns_json_obj(o, "context"), "id")),
+		    pnsctl_text(s(pns_json_obj(o, "context"), "title")));
 		origins = pns_json_arr(o, "origin_contexts");
 		if (origins == NULL || json_object_array_length(origins) == 0)
 			(void)printf(" no course");
 		for (j = 0; origins != NULL &&
 		    j < json_object_array_length(origins); j++)
-			(void)printf(" %s", json_object_get_string(
-			    json_object_array_get_idx(origins, j)));
-		(void)printf("  [%s %s deployment %s]\n", s(o, "iss"),
-		    s(o, "client_id"), s(o, "deployment_id"));
+			(void)printf(" %s", pnsctl_text(json_object_get_string(
+			    json_object_array_get_idx(origins, j))));
+		(void)printf("  [%s %s deployment %s]\n",
+		    pnsctl_text(s(o, "iss")), pnsctl_text(s(o, "client_id")),
+		    pnsctl_text(s(o, "deployment_id")));
 	}
 	json_object_put(arr);
 	return 0;

@@ -261,6 +261,26 @@ class T01Platform(unittest.TestCase):
 class T02Accept(ReceiverTest):
     """Valid notices in every documented shape are accepted and stored."""
 
+    def test_listing_is_safe_for_a_terminal(self):
+        # A platform signs whatever notice id and type it likes.  The text
+        # form of `pnsctl notices list` printed them raw, so a notice id
+        # with a newline forged an extra line of the listing and one with
+        # an escape sequence reached the administrator's terminal as a
+        # command.  Text output now escapes them; --json keeps them exact.
+        nid = "evil-%s\nforged line\x1b[31mred\x07" % uuid.uuid4()
+        resp = SRV.post({"notices": [{"jwt": PF.mint(notice_id=nid,
+                                                     notice_type="Odd\x1bType")}]})
+        self.assertEqual(resp.json["notices"][0]["status"], "accepted", resp)
+        text = SRV.pnsctl("notices", "list").stdout
+        self.assertNotIn("\x1b", text)
+        self.assertNotIn("\x07", text)
+        self.assertNotIn("\nforged line", text)
+        mine = [line for line in text.splitlines() if "evil-" in line]
+        self.assertEqual(len(mine), 1, text)
+        self.assertIn("forged line", mine[0])
+        # The twin: the machine-readable form carries the id unchanged.
+        self.assertEqual(len(self.stored_with_id(nid)), 1)
+
     def test_hello_world_accepted_listed_and_shown(self):
         token, claims = PF.mint_with_claims()
         nid = claims[CLAIM_NOTICE]["id"]
