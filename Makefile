@@ -4,6 +4,8 @@
 # make test       install missing Debian packages, build, run every test
 # make run        install missing packages, build, run the tool under
 #                 lighttpd on 127.0.0.1:8080
+# make install    install the programs, pnsctl and the configurations
+#                 under PREFIX (default /usr/local), staged under DESTDIR
 # make SANITIZE=1 ...   the same with ASan + UBSan
 #
 # Local overrides go in config.mk (not tracked).
@@ -15,6 +17,10 @@ CC		?= cc
 PREFIX		?= /usr/local
 SYSCONFDIR	?= $(PREFIX)/etc
 DEFAULT_CONFIG	?= $(SYSCONFDIR)/pns/pns.conf
+BINDIR		?= $(PREFIX)/bin
+CGIDIR		?= $(PREFIX)/lib/pns/cgi-bin
+SHAREDIR	?= $(PREFIX)/share/pns
+RUNSTATEDIR	?= /run
 PYTHON		?= /usr/bin/python3
 
 DEPS		 = fcgi json-c libcurl libcrypto libjwt
@@ -48,7 +54,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBPNS	 = $(B)/libpns.a
 PROGS	 = cgi-bin/notices.fcgi cgi-bin/lti.cgi bin/pnsctl
 
-.PHONY: all deps test unit integ run clean valgrind fuzz FORCE
+.PHONY: all deps test unit integ run install clean valgrind fuzz FORCE
 
 all: $(PROGS)
 
@@ -98,6 +104,9 @@ unit: $(UNIT_BIN)
 integ: $(PROGS)
 	$(PYTHON) tests/integ/test_notices.py
 	$(PYTHON) tests/integ/test_launch.py
+	$(PYTHON) tests/integ/test_register.py
+	$(PYTHON) tests/integ/test_delivery.py
+	$(PYTHON) tests/integ/test_deploy.py
 
 test: deps
 	@$(MAKE) --no-print-directory all
@@ -108,6 +117,29 @@ run:
 	@sh scripts/deps.sh run
 	@$(MAKE) --no-print-directory all
 	@sh scripts/run.sh
+
+# The server configurations are written for PREFIX=/usr/local; installed
+# copies name the directories chosen.  An existing pns.conf is kept: the
+# sample is also installed beside the server configurations.
+INSTALL_PATHS = -e 's|/usr/local/lib/pns/cgi-bin|$(CGIDIR)|g' \
+		-e 's|/usr/local/etc/pns/pns.conf|$(DEFAULT_CONFIG)|g' \
+		-e 's|/run/lighttpd/|$(RUNSTATEDIR)/lighttpd/|g'
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CGIDIR) \
+	    $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(dir $(DEFAULT_CONFIG))
+	install -m 0755 bin/pnsctl $(DESTDIR)$(BINDIR)/pnsctl
+	install -m 0755 cgi-bin/notices.fcgi cgi-bin/lti.cgi $(DESTDIR)$(CGIDIR)
+	sed $(INSTALL_PATHS) apache-conf/pns-apache.conf \
+	    > $(DESTDIR)$(SHAREDIR)/pns-apache.conf
+	sed $(INSTALL_PATHS) lighttpd-conf/pns-lighttpd.conf \
+	    > $(DESTDIR)$(SHAREDIR)/pns-lighttpd.conf
+	install -m 0644 apache-conf/htaccess $(DESTDIR)$(SHAREDIR)/htaccess
+	install -m 0644 etc/pns.conf $(DESTDIR)$(SHAREDIR)/pns.conf.sample
+	chmod 0644 $(DESTDIR)$(SHAREDIR)/pns-apache.conf \
+	    $(DESTDIR)$(SHAREDIR)/pns-lighttpd.conf
+	test -e $(DESTDIR)$(DEFAULT_CONFIG) || \
+	    install -m 0644 etc/pns.conf $(DESTDIR)$(DEFAULT_CONFIG)
 
 valgrind: $(PROGS) $(UNIT_BIN)
 	@sh scripts/valgrind.sh $(UNIT_BIN)

@@ -5,7 +5,7 @@ set -eu
 
 build="gcc make pkg-config libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libjwt-dev"
 runtime="lighttpd"
-testing="check libsubunit-dev python3-jwt python3-cryptography valgrind curl clang libclang-rt-14-dev"
+testing="check libsubunit-dev python3-jwt python3-cryptography valgrind curl clang libclang-rt-14-dev apache2 libapache2-mod-fcgid"
 
 case "${1:-test}" in
 run)	want="$build $runtime" ;;

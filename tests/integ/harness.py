@@ -409,3 +409,21 @@ def run_suites(module, order, get_server):
     sys.stdout.flush()
     print("integration: %d passed, %d failed" % (passed, failed))
     return 1 if failed or result.testsRun == 0 else 0
+
+
+class Logs:
+    """The error logs of several servers as one, each under a line naming
+    its temporary directory: what run_suites reports on when a suite
+    starts more than one server (get_server may return this)."""
+
+    def __init__(self, servers):
+        self.servers = servers
+
+    @property
+    def final_error_log(self):
+        return "".join("==== %s\n%s" % (s.tmp, s.final_error_log or
+                                        s.error_log())
+                       for s in self.servers)
+
+    def error_log(self):
+        return self.final_error_log
