@@ -174,3 +174,12 @@ $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_store.c tests/fuzz/fuzz.h $(FZ
 
 fuzz: $(FUZZ_BIN)
 	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+# The benchmark of docs/performance.md: make bench [BENCH_ARGS=...], e.g.
+# BENCH_ARGS="--duration 30" or BENCH_ARGS=--store-growth.  Installs the
+# load generator and Node with bench/deps.sh, not with scripts/deps.sh.
+.PHONY: bench
+bench:
+	@sh bench/deps.sh
+	@$(MAKE) --no-print-directory all
+	@$(PYTHON) bench/bench.py $(BENCH_ARGS)

@@ -1,0 +1,39 @@
+#!/bin/sh
+# SPDX-License-Identifier: ISC
+# Installs what "make bench" needs beyond "make run": the load generator
+# and the Node peer's runtime.  As root it runs apt-get; otherwise it
+# prints the one line to run.  Kept apart from scripts/deps.sh so that
+# "make test" never needs them.
+set -eu
+
+build="gcc make pkg-config libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libjwt-dev"
+bench="lighttpd openssl python3-jwt python3-cryptography wrk nodejs npm"
+
+missing=""
+for p in $build $bench; do
+	case $p in
+	# A node from another Debian-format repository ships its own npm,
+	# which Debian's npm package would conflict with: ask for the
+	# commands, not the package names.
+	nodejs)	command -v node >/dev/null 2>&1 && continue ;;
+	npm)	command -v npm >/dev/null 2>&1 && continue ;;
+	esac
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "Missing Debian packages. Run, as root:" >&2
+	echo "  apt-get update && apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "Installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
+# Debian starts the packaged lighttpd on port 80; the benchmark runs its own.
+if [ -x /usr/sbin/service ] && echo "$missing" | grep -q lighttpd; then
+	service lighttpd stop >/dev/null 2>&1 || true
+fi
