@@ -69,7 +69,8 @@ LEEWAY = 10
 POOL_LIFETIME = 3600 - 5 * 60
 WARMUP = 16
 TARGETS = ("fcgi", "node", "ceiling")
-PROCS = 2
+PROCS = 2               # the Node peer's cluster workers, fixed
+FCGI_PROCS = 2          # FastCGI processes under lighttpd (--fcgi-procs)
 
 # The issue's figures, checked at the end of every run.
 GOAL_RATIO_NODE = 4.0
@@ -377,12 +378,12 @@ def tempfile_dir(parent, prefix):
 
 
 class Lighttpd(Receiver):
-    """lighttpd with a FastCGI program on a socket, 2 processes."""
+    """lighttpd with a FastCGI program on a socket, FCGI_PROCS processes."""
 
-    def __init__(self, program, *a, procs=PROCS, **kw):
+    def __init__(self, program, *a, procs=None, **kw):
         super().__init__(*a, **kw)
         self.program = program
-        self.procs = procs
+        self.procs = procs or FCGI_PROCS
         self.conf = self.tmp / "pns.conf"
         self.data_dir = self.tmp / "data"
         self.store_dir = self.data_dir / "notices"
@@ -1173,6 +1174,7 @@ def parse_configs(text, batch):
 
 
 def main():
+    global FCGI_PROCS
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=int,
                     default=int(os.environ.get("BENCH_DURATION", "10")),
@@ -1204,6 +1206,11 @@ def main():
     ap.add_argument("--launch", type=int, metavar="N", default=0,
                     help="instead of the comparison: CPU of lti.cgi per "
                     "launch over N launches (with tests/integ's platform)")
+    ap.add_argument("--fcgi-procs", type=int, default=FCGI_PROCS,
+                    help="FastCGI processes of notices.fcgi and the "
+                    "ceiling under lighttpd (default %d); each handles one "
+                    "request at a time, so this is how many fsyncs can be "
+                    "in flight" % FCGI_PROCS)
     ap.add_argument("--targets", default=",".join(TARGETS),
                     help="receivers to run (default fcgi,node,ceiling)")
     ap.add_argument("--speed-seconds", type=int, default=4,
@@ -1217,6 +1224,7 @@ def main():
     ap.add_argument("--fresh-pool", action="store_true",
                     help="sign a new pool even if a recent one exists")
     args = ap.parse_args()
+    FCGI_PROCS = max(1, args.fcgi_procs)
     targets = [t for t in args.targets.split(",") if t]
     for t in targets:
         if t not in TARGETS:

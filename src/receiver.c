@@ -82,6 +82,9 @@ pns_receiver_init(struct pns_receiver *rc, const struct pns_config *cfg)
 {
 	rc->cfg = cfg;
 	rc->requests = 0;
+	rc->queued = 0;
+	rc->seen_key[0] = '\0';
+	rc->seen_at = 0;
 	pns_verifier_init(&rc->verifier, cfg);
 	pns_notice_init(&rc->notice);
 }
@@ -199,8 +202,11 @@ static void
 after_store(struct pns_receiver *rc, const struct pns_notice *n,
     struct outcome *out)
 {
-	struct pns_target	t;
-	struct pns_err		err;
+	struct pns_target	 t;
+	struct pns_err		 err;
+	const char		*f[3];
+	char			 h[65];
+	time_t			 now;
 
 	pns_err_clear(&err);
 	pns_deliver_target(rc->cfg, n->type, &t);
@@ -214,8 +220,17 @@ after_store(struct pns_receiver *rc, const struct pns_notice *n,
 	}
 	if (out->duplicate)
 		return;
-	pns_handlers_stamp(rc->cfg, PNS_STAMP_SEEN, n->claims.iss,
-	    n->claims.client_id, n->deployment_id);
+	f[0] = n->claims.iss;
+	f[1] = n->claims.client_id;
+	f[2] = n->deployment_id;
+	pns_hash_fields(h, 3, f);
+	if ((now = time(NULL)) != rc->seen_at ||
+	    strcmp(h, rc->seen_key) != 0) {
+		pns_handlers_stamp(rc->cfg, PNS_STAMP_SEEN, n->claims.iss,
+		    n->claims.client_id, n->deployment_id);
+		memcpy(rc->seen_key, h, sizeof(h));
+		rc->seen_at = now;
+	}
 	if (strcmp(n->type, PNS_TYPE_HELLO) == 0)
 		pns_handlers_stamp(rc->cfg, PNS_STAMP_VERIFIED, n->claims.iss,
 		    n->claims.client_id, n->deployment_id);
