@@ -92,6 +92,7 @@ START_TEST(config_accepts_targets_and_rules)
 	struct pns_err		err;
 	struct pns_target	t;
 
+	pns_err_clear(&err);
 	ck_assert_int_eq(parse(BASE
 	    "deliver_command = /usr/local/bin/app-hook --notice\n"
 	    "deliver_command.LtiHelloWorldNotice = none\n"
@@ -159,6 +160,7 @@ START_TEST(config_refuses_bad_delivery)
 	char			text[1024];
 	size_t			i;
 
+	pns_err_clear(&err);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		(void)snprintf(text, sizeof(text), "%s%s", BASE, bad[i]);
 		ck_assert_msg(parse(text, &c, &err) == -1, "accepted: %s",
@@ -183,6 +185,7 @@ START_TEST(hook_exit_status)
 	struct pns_err	err;
 	char		*envp[] = { NULL };
 
+	pns_err_clear(&err);
 	ck_assert_int_eq(pns_hook_run("/bin/true", envp, "x", 1, 5, &err), 0);
 	pns_err_clear(&err);
 	ck_assert_int_eq(pns_hook_run("/bin/false", envp, "x", 1, 5, &err), -1);
@@ -204,6 +207,7 @@ START_TEST(hook_gets_stdin_env_and_args_verbatim)
 	const char	*s;
 	static const char in[] = "{\"id\": \"a;b\\nc\"}";
 
+	pns_err_clear(&err);
 	(void)snprintf(out, sizeof(out), "%s/out", dir);
 	s = script("h.sh", "cat > \"$1\"; printf '%s|%s|%s' \"$PNS_NOTICE_ID\" "
 	    "\"$2\" \"$(pwd)\" > \"$1.env\"; env | grep -c . > \"$1.n\"");
@@ -270,6 +274,7 @@ START_TEST(hook_that_ignores_stdin)
 	char		*big;
 	size_t		 n = 512 * 1024;
 
+	pns_err_clear(&err);
 	/* More than a pipe holds, to a hook that never reads it. */
 	ck_assert_ptr_nonnull(big = malloc(n));
 	memset(big, 'x', n);
@@ -315,6 +320,7 @@ START_TEST(queue_delivers_once)
 	char				out[256], cmd[512], *got;
 	long				pending, failed;
 
+	pns_err_clear(&err);
 	(void)snprintf(out, sizeof(out), "%s/got", dir);
 	(void)snprintf(cmd, sizeof(cmd), "%s %s", script("ok.sh",
 	    "cat >> \"$1\"; echo \"$PNS_NOTICE_KEY\" >> \"$1\""), out);
@@ -359,6 +365,7 @@ START_TEST(queue_retries_then_fails_then_retry)
 	char				flag[256], cmd[512];
 	time_t				t0;
 
+	pns_err_clear(&err);
 	/* Fails while the flag file is missing. */
 	(void)snprintf(flag, sizeof(flag), "%s/ready", dir);
 	(void)snprintf(cmd, sizeof(cmd), "%s %s", script("gate.sh",
@@ -414,6 +421,7 @@ START_TEST(workers_are_bounded)
 	char				path[PNS_FS_PATH_MAX];
 	int				fd;
 
+	pns_err_clear(&err);
 	cfg.deliver_workers = 1;
 	(void)snprintf(cfg.deliver_command, sizeof(cfg.deliver_command),
 	    "/bin/true");
