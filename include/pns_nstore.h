@@ -27,6 +27,10 @@ struct pns_nstore_batch {
 
 void	pns_nstore_batch_init(struct pns_nstore_batch *b);
 
+/* 1 if key is a store key (64 lowercase hex digits), which alone may
+ * name a file; NUL-terminated. */
+int	pns_nstore_key_valid(const char *key);
+
 /*
  * Stores the verified notice n received at received_at (ISO-8601).
  * Returns 0 when stored, 1 when a notice with its key was stored

@@ -34,6 +34,8 @@
 #ifndef PNS_STORE_H
 #define PNS_STORE_H
 
+#include <json-c/json.h>
+
 #include "pns_config.h"
 #include "pns_err.h"
 
@@ -57,5 +59,15 @@ int	pns_store_check(const struct pns_config *cfg, struct pns_err *err);
 /* out = data_dir/sub[/name]; name may be NULL. */
 int	pns_store_path(const struct pns_config *cfg, char *out, size_t size,
 	    const char *sub, const char *name, struct pns_err *err);
+
+/*
+ * Calls fn with each record of dir: the files named <64 hex>.json
+ * (temporary files start with a dot), each read (at most max bytes) and
+ * parsed (at most depth levels).  fn returning non-zero stops the walk
+ * and is returned; a missing dir has no records.
+ */
+int	pns_store_foreach_json(const char *dir, size_t max, int depth,
+	    int (*fn)(struct json_object *, void *), void *arg,
+	    struct pns_err *err);
 
 #endif

@@ -110,43 +110,16 @@ valid_url(const char *v)
 	return 1;
 }
 
-/* Notice types are identifiers: letters and digits only. */
-static int
-set_types(char *dst, size_t size, const char *v)
-{
-	size_t	o = 0, i = 0, start;
-
-	while (v[i] != '\0') {
-		while (v[i] == ' ' || v[i] == '\t')
-			i++;
-		if (v[i] == '\0')
-			break;
-		start = i;
-		while (v[i] != '\0' && v[i] != ' ' && v[i] != '\t') {
-			if (!isalnum((unsigned char)v[i]))
-				return -1;
-			i++;
-		}
-		if (o + (o ? 1 : 0) + (i - start) + 1 > size)
-			return -1;
-		if (o)
-			dst[o++] = ' ';
-		memcpy(dst + o, v + start, i - start);
-		o += i - start;
-	}
-	dst[o] = '\0';
-	return 0;
-}
-
 /*
- * Host names (or IP literals) separated by blanks, stored lowercase with
- * one space between them.  Only the characters a host can have: the
- * list is compared with the host of a URL, never matched as a pattern.
+ * Blank-separated words, each byte passing ok, into dst with one space
+ * between words (lowercased when lower is set).  Returns the number of
+ * words, or -1 when a byte fails or the result does not fit.
  */
 static int
-set_hosts(char *dst, size_t size, const char *v)
+set_words(char *dst, size_t size, const char *v, int (*ok)(int), int lower)
 {
 	size_t	o = 0, i = 0, start;
+	int	n = 0;
 
 	while (v[i] != '\0') {
 		while (v[i] == ' ' || v[i] == '\t')
@@ -155,9 +128,7 @@ set_hosts(char *dst, size_t size, const char *v)
 			break;
 		start = i;
 		while (v[i] != '\0' && v[i] != ' ' && v[i] != '\t') {
-			if (!isalnum((unsigned char)v[i]) && v[i] != '.' &&
-			    v[i] != '-' && v[i] != ':' && v[i] != '[' &&
-			    v[i] != ']')
+			if (!ok((unsigned char)v[i]))
 				return -1;
 			i++;
 		}
@@ -166,10 +137,43 @@ set_hosts(char *dst, size_t size, const char *v)
 		if (o)
 			dst[o++] = ' ';
 		for (; start < i; start++)
-			dst[o++] = (char)tolower((unsigned char)v[start]);
+			dst[o++] = lower ? (char)tolower((unsigned char)v[start]) :
+			    v[start];
+		n++;
 	}
 	dst[o] = '\0';
-	return o > 0 ? 0 : -1;
+	return n;
+}
+
+/* Notice types are identifiers: letters and digits only. */
+static int
+type_byte(int c)
+{
+	return isalnum(c);
+}
+
+static int
+set_types(char *dst, size_t size, const char *v)
+{
+	return set_words(dst, size, v, type_byte, 0) == -1 ? -1 : 0;
+}
+
+/*
+ * Host names (or IP literals) separated by blanks, stored lowercase with
+ * one space between them.  Only the characters a host can have: the
+ * list is compared with the host of a URL, never matched as a pattern.
+ */
+static int
+host_byte(int c)
+{
+	return isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' ||
+	    c == ']';
+}
+
+static int
+set_hosts(char *dst, size_t size, const char *v)
+{
+	return set_words(dst, size, v, host_byte, 1) > 0 ? 0 : -1;
 }
 
 static int	set_field(struct pns_config *, const struct field *, const char *,

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: ISC */
 /* Context-copy records; see pns_copies.h. */
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,35 +50,11 @@ int
 pns_copies_foreach(const struct pns_config *cfg,
     int (*fn)(struct json_object *, void *), void *arg, struct pns_err *err)
 {
-	char			 dir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX];
-	struct pns_buf		 b;
-	struct json_object	*o;
-	struct dirent		*de;
-	DIR			*d;
-	int			 rc = 0;
+	char	dir[PNS_FS_PATH_MAX];
 
 	if (pns_store_path(cfg, dir, sizeof(dir), PNS_DIR_COPIES, NULL,
 	    err) == -1)
 		return -1;
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : pns_err_sys(err, "opendir %s", dir);
-	pns_buf_init(&b, RECORD_MAX);
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		/* <64 hex>.json; temporary files start with a dot. */
-		if (strlen(de->d_name) != 69 || de->d_name[0] == '.')
-			continue;
-		pns_buf_reset(&b);
-		if (pns_path_join(path, sizeof(path), dir, de->d_name,
-		    err) == -1 || pns_read_file(path, &b, err) == -1 ||
-		    pns_json_parse(b.data, b.len, PNS_JSON_DEPTH + 2, &o,
-		    err) == -1) {
-			rc = -1;
-			break;
-		}
-		rc = fn(o, arg);
-		json_object_put(o);
-	}
-	pns_buf_release(&b);
-	(void)closedir(d);
-	return rc;
+	return pns_store_foreach_json(dir, RECORD_MAX, PNS_JSON_DEPTH + 2, fn,
+	    arg, err);
 }

@@ -96,19 +96,6 @@ pns_deliver_configured(const struct pns_config *cfg)
 	return 0;
 }
 
-/* Keys name files: exactly 64 lowercase hex digits. */
-static int
-is_key(const char *s)
-{
-	size_t	i;
-
-	for (i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
-		    s[i] <= 'f')))
-			return 0;
-	return s[64] == '\0';
-}
-
 static int
 sub_path(const struct pns_config *cfg, const char *sub, const char *name,
     char *out, struct pns_err *err)
@@ -136,21 +123,25 @@ exists(const char *path)
 
 int
 pns_deliver_enqueue(const struct pns_config *cfg, const char *key,
-    struct pns_err *err)
+    int fresh, struct pns_err *err)
 {
 	char	path[PNS_FS_PATH_MAX];
 	int	fd;
 
-	if (!is_key(key))
+	if (!pns_nstore_key_valid(key))
 		return pns_err_set(err, PNS_EINVAL, "not a notice key");
-	if (sub_path(cfg, PNS_DIR_FAILED, key, path, err) == -1)
-		return -1;
-	if (exists(path))
-		return 0;
-	if (notice_path(cfg, key, ".delivered", path, err) == -1)
-		return -1;
-	if (exists(path))
-		return 0;
+	/* Failed or delivered already: nothing to do.  A notice stored
+	 * just now cannot be either. */
+	if (!fresh) {
+		if (sub_path(cfg, PNS_DIR_FAILED, key, path, err) == -1)
+			return -1;
+		if (exists(path))
+			return 0;
+		if (notice_path(cfg, key, ".delivered", path, err) == -1)
+			return -1;
+		if (exists(path))
+			return 0;
+	}
 	if (sub_path(cfg, PNS_DIR_QUEUE, key, path, err) == -1)
 		return -1;
 	/* Empty: no attempt yet, due now.  Its name is the whole entry. */
@@ -244,7 +235,7 @@ pns_deliver_status(const struct pns_config *cfg, const char *key,
 	const char		*s;
 
 	memset(d, 0, sizeof(*d));
-	if (!is_key(key))
+	if (!pns_nstore_key_valid(key))
 		return pns_err_set(err, PNS_EINVAL, "not a notice key");
 	if (sub_path(cfg, PNS_DIR_QUEUE, key, path, err) == -1)
 		return -1;
@@ -511,7 +502,8 @@ settle(const struct pns_config *cfg, const char *qdir, const char *key,
 		    json_object_new_string(when));
 		json_object_object_add(o, "attempts",
 		    json_object_new_int64(e->attempts));
-		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		text = json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN);
 		(void)snprintf(name, sizeof(name), "%.64s.delivered", key);
 		(void)snprintf(path, sizeof(path), "%c%c", key[0], key[1]);
 		rc = sub_path(cfg, PNS_DIR_NOTICES, path, ndir, err);
@@ -621,7 +613,7 @@ pass(const struct pns_config *cfg, const char *qdir, time_t *earliest,
 	if ((d = opendir(qdir)) == NULL)
 		return pns_err_sys(err, "opendir %s", qdir);
 	while ((de = readdir(d)) != NULL) {
-		if (!is_key(de->d_name))
+		if (!pns_nstore_key_valid(de->d_name))
 			continue;
 		r = try_entry(cfg, qdir, de->d_name, time(NULL), earliest, st,
 		    err);
@@ -684,7 +676,7 @@ pns_deliver_retry(const struct pns_config *cfg, const char *key,
 	long		 n = 0;
 	const char	*name;
 
-	if (key != NULL && !is_key(key))
+	if (key != NULL && !pns_nstore_key_valid(key))
 		return pns_err_set(err, PNS_EINVAL, "not a notice key");
 	if (sub_path(cfg, PNS_DIR_FAILED, NULL, fdir, err) == -1 ||
 	    sub_path(cfg, PNS_DIR_QUEUE, NULL, qdir, err) == -1)
@@ -695,7 +687,7 @@ pns_deliver_retry(const struct pns_config *cfg, const char *key,
 		if (d != NULL) {
 			if ((de = readdir(d)) == NULL)
 				break;
-			if (!is_key(de->d_name))
+			if (!pns_nstore_key_valid(de->d_name))
 				continue;
 			name = de->d_name;
 		} else if (n > 0)
@@ -746,7 +738,7 @@ count_keys(const char *dir, struct pns_err *err)
 	if ((d = opendir(dir)) == NULL)
 		return pns_err_sys(err, "opendir %s", dir);
 	while ((de = readdir(d)) != NULL)
-		n += is_key(de->d_name);
+		n += pns_nstore_key_valid(de->d_name);
 	(void)closedir(d);
 	return n;
 }

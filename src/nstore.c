@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: ISC */
 /* The notice store; see pns_nstore.h for its layout and guarantees. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,8 +17,8 @@ pns_nstore_batch_init(struct pns_nstore_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static int
-key_valid(const char *key)
+int
+pns_nstore_key_valid(const char *key)
 {
 	size_t	i;
 
@@ -162,40 +161,13 @@ pns_nstore_get(const struct pns_config *cfg, const char *key,
 	char	dir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX], name[80];
 
 	*out = NULL;
-	if (!key_valid(key))
+	if (!pns_nstore_key_valid(key))
 		return pns_err_set(err, PNS_EINVAL, "not a notice key");
 	(void)snprintf(name, sizeof(name), "%s.json", key);
 	if (shard_dir(cfg, key, dir, sizeof(dir), err) == -1 ||
 	    pns_path_join(path, sizeof(path), dir, name, err) == -1)
 		return -1;
 	return load_record(path, out, err);
-}
-
-static int
-foreach_in(const char *dir, int (*fn)(struct json_object *, void *),
-    void *arg, struct pns_err *err)
-{
-	char			 path[PNS_FS_PATH_MAX];
-	struct json_object	*o;
-	struct dirent		*de;
-	DIR			*d;
-	int			 rc = 0;
-
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : pns_err_sys(err, "opendir %s", dir);
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (strlen(de->d_name) != 69 || de->d_name[0] == '.')
-			continue;
-		if (pns_path_join(path, sizeof(path), dir, de->d_name, err) == -1 ||
-		    load_record(path, &o, err) == -1) {
-			rc = -1;
-			break;
-		}
-		rc = fn(o, arg);
-		json_object_put(o);
-	}
-	(void)closedir(d);
-	return rc;
 }
 
 int
@@ -217,7 +189,8 @@ pns_nstore_foreach(const struct pns_config *cfg,
 		shard[2] = '\0';
 		if (pns_path_join(dir, sizeof(dir), top, shard, err) == -1)
 			return -1;
-		rc = foreach_in(dir, fn, arg, err);
+		rc = pns_store_foreach_json(dir, PNS_NOTICE_FILE_MAX,
+		    PNS_JSON_DEPTH + 2, fn, arg, err);
 	}
 	return rc;
 }
@@ -230,7 +203,7 @@ pns_nstore_remove(const struct pns_config *cfg, const char *key,
 	char	dir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX], name[80];
 	size_t	i;
 
-	if (!key_valid(key))
+	if (!pns_nstore_key_valid(key))
 		return pns_err_set(err, PNS_EINVAL, "not a notice key");
 	if (shard_dir(cfg, key, dir, sizeof(dir), err) == -1)
 		return -1;

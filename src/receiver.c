@@ -211,7 +211,8 @@ after_store(struct pns_receiver *rc, const struct pns_notice *n,
 	pns_err_clear(&err);
 	pns_deliver_target(rc->cfg, n->type, &t);
 	if (t.kind != PNS_TARGET_NONE) {
-		if (pns_deliver_enqueue(rc->cfg, n->key, &err) == -1) {
+		if (pns_deliver_enqueue(rc->cfg, n->key, !out->duplicate,
+		    &err) == -1) {
 			pns_log(PNS_LOG_ERROR, "queueing notice: %s", err.msg);
 			out->verdict = PNS_V_STORAGE;
 			return;

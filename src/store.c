@@ -2,9 +2,13 @@
 /* The data directory layout; see pns_store.h. */
 #include <sys/stat.h>
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "pns_fs.h"
+#include "pns_json.h"
 #include "pns_store.h"
 #include "banned.h"
 
@@ -97,4 +101,37 @@ pns_store_check(const struct pns_config *cfg, struct pns_err *err)
 			    cfg->data_dir);
 	}
 	return 0;
+}
+
+int
+pns_store_foreach_json(const char *dir, size_t max, int depth,
+    int (*fn)(struct json_object *, void *), void *arg, struct pns_err *err)
+{
+	char			 path[PNS_FS_PATH_MAX];
+	struct pns_buf		 b;
+	struct json_object	*o;
+	struct dirent		*de;
+	DIR			*d;
+	int			 rc = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : pns_err_sys(err, "opendir %s", dir);
+	pns_buf_init(&b, max);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) != 69 ||
+		    strcmp(de->d_name + 64, ".json") != 0)
+			continue;
+		pns_buf_reset(&b);
+		if (pns_path_join(path, sizeof(path), dir, de->d_name,
+		    err) == -1 || pns_read_file(path, &b, err) == -1 ||
+		    pns_json_parse(b.data, b.len, depth, &o, err) == -1) {
+			rc = -1;
+			break;
+		}
+		rc = fn(o, arg);
+		json_object_put(o);
+	}
+	pns_buf_release(&b);
+	(void)closedir(d);
+	return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "pns_config.h"
 #include "pns_http.h"
+#include "pns_json.h"
 #include "pns_log.h"
 #include "pns_store.h"
 #include "pnsctl.h"
@@ -76,6 +77,14 @@ pnsctl_fail(const char *fmt, ...)
 }
 
 const char *
+pnsctl_str(struct json_object *o, const char *key)
+{
+	const char	*v = pns_json_str(o, key);
+
+	return v != NULL ? v : "-";
+}
+
+const char *
 pnsctl_text(const char *s)
 {
 	static char	bufs[8][4 * PNS_URL_MAX + 1];
@@ -85,6 +94,12 @@ pnsctl_text(const char *s)
 	if (s == NULL)
 		return "-";
 	return pns_log_escape(s, strlen(s), out, sizeof(bufs[0]));
+}
+
+const char *
+pnsctl_field(struct json_object *o, const char *key)
+{
+	return pnsctl_text(pnsctl_str(o, key));
 }
 
 int

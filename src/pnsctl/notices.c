@@ -112,14 +112,6 @@ pnsctl_load_notices(const struct pns_config *cfg)
 	return arr;
 }
 
-static const char *
-s(struct json_object *o, const char *key)
-{
-	const char	*v = pns_json_str(o, key);
-
-	return v != NULL ? v : "-";
-}
-
 int
 cmd_notices_list(const struct pns_config *cfg, int argc, char **argv)
 {
@@ -155,10 +147,10 @@ cmd_notices_list(const struct pns_config *cfg, int argc, char **argv)
 		json_object_array_add(out, json_object_get(o));
 		if (!json)
 			(void)printf("%s  %-36s  %-34s  %-9s  %s\n",
-			    pnsctl_text(s(o, "received_at")),
-			    pnsctl_text(s(o, "id")), pnsctl_text(s(o, "type")),
+			    pnsctl_field(o, "received_at"),
+			    pnsctl_field(o, "id"), pnsctl_field(o, "type"),
 			    delivery_status(o),
-			    pnsctl_text(s(o, "deployment_id")));
+			    pnsctl_field(o, "deployment_id"));
 	}
 	if (json)
 		(void)printf("%s\n", json_object_to_json_string_ext(out,
@@ -166,18 +158,6 @@ cmd_notices_list(const struct pns_config *cfg, int argc, char **argv)
 	json_object_put(out);
 	json_object_put(arr);
 	return 0;
-}
-
-/* 1 if s is a 64-hex store key rather than a notice id. */
-static int
-is_key(const char *k)
-{
-	size_t	i;
-
-	for (i = 0; k[i] != '\0'; i++)
-		if (!((k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f')))
-			return 0;
-	return i == 64;
 }
 
 static void
@@ -198,7 +178,7 @@ cmd_notices_show(const struct pns_config *cfg, int argc, char **argv)
 	if (argc != 1)
 		return pnsctl_usage("notices show ID");
 	/* A key names its file: no need to read the whole store. */
-	if (is_key(argv[0])) {
+	if (pns_nstore_key_valid(argv[0])) {
 		pns_err_clear(&err);
 		if (pns_nstore_get(cfg, argv[0], &o, &err) == 0) {
 			if (add_delivery(cfg, o) == 0)
@@ -215,7 +195,7 @@ cmd_notices_show(const struct pns_config *cfg, int argc, char **argv)
 	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(arr, i);
-		if (strcmp(s(o, "id"), argv[0]) == 0) {
+		if (strcmp(pnsctl_str(o, "id"), argv[0]) == 0) {
 			print_record(o);
 			found++;
 		}
@@ -234,7 +214,7 @@ keys_of(const struct pns_config *cfg, const char *arg,
 	struct json_object	*arr, *o;
 	size_t			 i, n;
 
-	if (is_key(arg)) {
+	if (pns_nstore_key_valid(arg)) {
 		json_object_array_add(keys, json_object_new_string(arg));
 		return 0;
 	}
@@ -243,9 +223,9 @@ keys_of(const struct pns_config *cfg, const char *arg,
 	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(arr, i);
-		if (strcmp(s(o, "id"), arg) == 0)
+		if (strcmp(pnsctl_str(o, "id"), arg) == 0)
 			json_object_array_add(keys,
-			    json_object_new_string(s(o, "key")));
+			    json_object_new_string(pnsctl_str(o, "key")));
 	}
 	json_object_put(arr);
 	return 0;
@@ -316,7 +296,7 @@ cmd_notices_prune(const struct pns_config *cfg, int argc, char **argv)
 	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(arr, i);
-		if (strcmp(s(o, "received_at"), cutoff) >= 0)
+		if (strcmp(pnsctl_str(o, "received_at"), cutoff) >= 0)
 			continue;
 		/* What the application has not had yet stays. */
 		st = delivery_status(o);
@@ -324,7 +304,7 @@ cmd_notices_prune(const struct pns_config *cfg, int argc, char **argv)
 			kept++;
 			continue;
 		}
-		if (pns_nstore_remove(cfg, s(o, "key"), &err) == -1) {
+		if (pns_nstore_remove(cfg, pnsctl_str(o, "key"), &err) == -1) {
 			json_object_put(arr);
 			return pnsctl_fail("%s", err.msg);
 		}

@@ -34,12 +34,17 @@ int	cmd_contexts_copies(const struct pns_config *, int, char **);
  */
 struct json_object *pnsctl_load_notices(const struct pns_config *cfg);
 
+/* Member key of o as a string, "-" when it is missing. */
+const char	*pnsctl_str(struct json_object *o, const char *key);
+
 /*
  * s made safe for a terminal: bytes that came from the network (ids,
  * names) could carry newlines or escape sequences.  Valid until eight
  * more calls; NULL gives "-".
  */
 const char	*pnsctl_text(const char *s);
+/* pnsctl_text(pnsctl_str(o, key)): a member, ready to print as text. */
+const char	*pnsctl_field(struct json_object *o, const char *key);
 
 /* Prints "pnsctl: msg" on stderr; returns 1 (the failure status). */
 int	pnsctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -35,14 +35,6 @@ print_json(struct json_object *o)
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-static const char *
-s(struct json_object *o, const char *key)
-{
-	const char	*v = pns_json_str(o, key);
-
-	return v != NULL ? v : "-";
-}
-
 int
 cmd_dispatch(const struct pns_config *cfg, int argc, char **argv)
 {
@@ -156,15 +148,17 @@ tally(struct json_object *rows, struct json_object *notices)
 		n = json_object_array_get_idx(notices, i);
 		for (j = 0; j < nr; j++) {
 			row = json_object_array_get_idx(rows, j);
-			if (strcmp(s(row, "issuer"), s(n, "iss")) != 0 ||
-			    strcmp(s(row, "client_id"), s(n, "client_id")) != 0 ||
-			    strcmp(s(row, "deployment_id"),
-			    s(n, "deployment_id")) != 0)
+			if (strcmp(pnsctl_str(row, "issuer"),
+			    pnsctl_str(n, "iss")) != 0 ||
+			    strcmp(pnsctl_str(row, "client_id"),
+			    pnsctl_str(n, "client_id")) != 0 ||
+			    strcmp(pnsctl_str(row, "deployment_id"),
+			    pnsctl_str(n, "deployment_id")) != 0)
 				continue;
 			count(pns_json_obj(row, "notices_by_type"),
-			    s(n, "type"));
+			    pnsctl_str(n, "type"));
 			count(pns_json_obj(row, "notices_by_status"),
-			    s(pns_json_obj(n, "delivery"), "status"));
+			    pnsctl_str(pns_json_obj(n, "delivery"), "status"));
 			break;
 		}
 	}
@@ -209,7 +203,8 @@ cmd_status(const struct pns_config *cfg, int argc, char **argv)
 	if (pns_platform_foreach(cfg, add_platform, &r, &err) != 0 ||
 	    pns_deliver_counts(cfg, &pending, &failed, &err) == -1) {
 		json_object_put(rows);
-		return pnsctl_fail("%s", err.msg[0] ? err.msg : "out of memory");
+		return pnsctl_fail("%s", err.msg[0] ? err.msg :
+		    "out of memory");
 	}
 	if ((notices = pnsctl_load_notices(cfg)) == NULL) {
 		json_object_put(rows);
@@ -231,20 +226,21 @@ cmd_status(const struct pns_config *cfg, int argc, char **argv)
 			row = json_object_array_get_idx(rows, i);
 			h = pns_json_obj(row, "handlers");
 			(void)printf("%s %s deployment %s\n",
-			    pnsctl_text(s(row, "issuer")),
-			    pnsctl_text(s(row, "client_id")),
-			    pnsctl_text(s(row, "deployment_id")));
+			    pnsctl_field(row, "issuer"),
+			    pnsctl_field(row, "client_id"),
+			    pnsctl_field(row, "deployment_id"));
 			(void)printf("  handlers: %s (registered %s)\n",
-			    h != NULL && *s(h, "types") ? pnsctl_text(s(h, "types")) :
-			    "none", pnsctl_text(s(h, "registered_at")));
-			if (h != NULL && *s(h, "last_error"))
+			    h != NULL && *pnsctl_str(h, "types") ?
+			    pnsctl_field(h, "types") : "none",
+			    pnsctl_field(h, "registered_at"));
+			if (h != NULL && *pnsctl_str(h, "last_error"))
 				(void)printf("  last registration error: %s\n",
-				    pnsctl_text(s(h, "last_error")));
+				    pnsctl_field(h, "last_error"));
 			(void)printf("  channel verified: %s\n",
 			    pns_json_str(row, "channel_verified_at") ?
-			    s(row, "channel_verified_at") : "no");
+			    pnsctl_str(row, "channel_verified_at") : "no");
 			(void)printf("  last notice: %s\n",
-			    s(row, "last_notice_at"));
+			    pnsctl_str(row, "last_notice_at"));
 			print_counts("notices by type",
 			    pns_json_obj(row, "notices_by_type"));
 			print_counts("notices by status",
@@ -271,9 +267,10 @@ by_copied(const void *a, const void *b)
 	struct json_object	*y = *(struct json_object *const *)b;
 	int			 c;
 
-	if ((c = strcmp(s(x, "copied_at"), s(y, "copied_at"))) != 0)
+	if ((c = strcmp(pnsctl_str(x, "copied_at"),
+	    pnsctl_str(y, "copied_at"))) != 0)
 		return c;
-	return strcmp(s(x, "notice_id"), s(y, "notice_id"));
+	return strcmp(pnsctl_str(x, "notice_id"), pnsctl_str(y, "notice_id"));
 }
 
 int
@@ -301,9 +298,9 @@ cmd_contexts_copies(const struct pns_config *cfg, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(arr, i);
 		(void)printf("%s  context %s (%s) copied from",
-		    pnsctl_text(s(o, "copied_at")),
-		    pnsctl_text(s(pns_json_obj(o, "context"), "id")),
-		    pnsctl_text(s(pns_json_obj(o, "context"), "title")));
+		    pnsctl_field(o, "copied_at"),
+		    pnsctl_field(pns_json_obj(o, "context"), "id"),
+		    pnsctl_field(pns_json_obj(o, "context"), "title"));
 		origins = pns_json_arr(o, "origin_contexts");
 		if (origins == NULL || json_object_array_length(origins) == 0)
 			(void)printf(" no course");
@@ -312,8 +309,8 @@ cmd_contexts_copies(const struct pns_config *cfg, int argc, char **argv)
 			(void)printf(" %s", pnsctl_text(json_object_get_string(
 			    json_object_array_get_idx(origins, j))));
 		(void)printf("  [%s %s deployment %s]\n",
-		    pnsctl_text(s(o, "iss")), pnsctl_text(s(o, "client_id")),
-		    pnsctl_text(s(o, "deployment_id")));
+		    pnsctl_field(o, "iss"), pnsctl_field(o, "client_id"),
+		    pnsctl_field(o, "deployment_id"));
 	}
 	json_object_put(arr);
 	return 0;

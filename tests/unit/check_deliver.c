@@ -328,7 +328,7 @@ START_TEST(queue_delivers_once)
 	    cmd);
 	store_notice(KEY, "LtiHelloWorldNotice");
 	ck_assert_int_eq(status_of(KEY, &d), PNS_DS_NONE);
-	ck_assert_int_eq(pns_deliver_enqueue(&cfg, KEY, &err), 0);
+	ck_assert_int_eq(pns_deliver_enqueue(&cfg, KEY, 0, &err), 0);
 	ck_assert_int_eq(pns_deliver_sync(&cfg, &err), 0);
 	ck_assert_int_eq(status_of(KEY, &d), PNS_DS_PENDING);
 	ck_assert_int_eq(pns_deliver_counts(&cfg, &pending, &failed, &err), 0);
@@ -347,13 +347,13 @@ START_TEST(queue_delivers_once)
 	free(got);
 
 	/* Queued again (a duplicate arriving): nothing more happens. */
-	ck_assert_int_eq(pns_deliver_enqueue(&cfg, KEY, &err), 0);
+	ck_assert_int_eq(pns_deliver_enqueue(&cfg, KEY, 0, &err), 0);
 	ck_assert_int_eq(pns_deliver_counts(&cfg, &pending, &failed, &err), 0);
 	ck_assert_int_eq(pending, 0);
 	ck_assert_int_eq(pns_dispatch(&cfg, 0, &st, &err), 0);
 	ck_assert_int_eq(st.delivered, 0);
 	/* Not a key: refused, nothing created. */
-	ck_assert_int_eq(pns_deliver_enqueue(&cfg, "../x", &err), -1);
+	ck_assert_int_eq(pns_deliver_enqueue(&cfg, "../x", 0, &err), -1);
 }
 END_TEST
 
@@ -376,7 +376,7 @@ START_TEST(queue_retries_then_fails_then_retry)
 	cfg.deliver_attempts = 2;
 	cfg.deliver_backoff = 1;
 	store_notice(KEY, "LtiContextCopyNotice");
-	ck_assert_int_eq(pns_deliver_enqueue(&cfg, KEY, &err), 0);
+	ck_assert_int_eq(pns_deliver_enqueue(&cfg, KEY, 0, &err), 0);
 
 	t0 = time(NULL);
 	ck_assert_int_eq(pns_dispatch(&cfg, 0, &st, &err), 0);
