@@ -35,9 +35,11 @@ struct pns_jwks_entry {
 	time_t			used;		/* for eviction */
 };
 
+/* Entries are allocated as key sets are first used: every thread of a
+ * receiver has a cache, and most see one platform. */
 struct pns_jwks_cache {
 	const struct pns_config	*cfg;
-	struct pns_jwks_entry	 e[PNS_JWKS_CACHE_MAX];
+	struct pns_jwks_entry	*e[PNS_JWKS_CACHE_MAX];	/* or NULL */
 };
 
 void	pns_jwks_cache_init(struct pns_jwks_cache *c,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,12 +19,8 @@
 void
 pns_jwks_cache_init(struct pns_jwks_cache *c, const struct pns_config *cfg)
 {
-	size_t	i;
-
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
-	for (i = 0; i < PNS_JWKS_CACHE_MAX; i++)
-		pns_keyset_init(&c->e[i].keys);
 }
 
 void
@@ -31,23 +28,37 @@ pns_jwks_cache_release(struct pns_jwks_cache *c)
 {
 	size_t	i;
 
-	for (i = 0; i < PNS_JWKS_CACHE_MAX; i++)
-		pns_keyset_release(&c->e[i].keys);
-	memset(c->e, 0, sizeof(c->e));
+	for (i = 0; i < PNS_JWKS_CACHE_MAX; i++) {
+		if (c->e[i] == NULL)
+			continue;
+		pns_keyset_release(&c->e[i]->keys);
+		free(c->e[i]);
+		c->e[i] = NULL;
+	}
 }
 
+/* The entry of hash: cached, new in a free slot, or the least recently
+ * used one reset.  NULL only when out of memory. */
 static struct pns_jwks_entry *
 entry_for(struct pns_jwks_cache *c, const char *hash)
 {
-	struct pns_jwks_entry	*victim = &c->e[0];
+	struct pns_jwks_entry	*victim = NULL;
 	size_t			 i;
 
 	for (i = 0; i < PNS_JWKS_CACHE_MAX; i++)
-		if (strcmp(c->e[i].hash, hash) == 0)
-			return &c->e[i];
-	for (i = 0; i < PNS_JWKS_CACHE_MAX; i++)
-		if (c->e[i].used < victim->used)
-			victim = &c->e[i];
+		if (c->e[i] != NULL && strcmp(c->e[i]->hash, hash) == 0)
+			return c->e[i];
+	for (i = 0; i < PNS_JWKS_CACHE_MAX; i++) {
+		if (c->e[i] == NULL) {
+			if ((victim = calloc(1, sizeof(*victim))) == NULL)
+				return NULL;
+			pns_keyset_init(&victim->keys);
+			c->e[i] = victim;
+			break;
+		}
+		if (victim == NULL || c->e[i]->used < victim->used)
+			victim = c->e[i];
+	}
 	pns_keyset_release(&victim->keys);
 	memcpy(victim->hash, hash, sizeof(victim->hash));
 	victim->fetched_at = 0;
@@ -177,7 +188,8 @@ pns_jwks_find(struct pns_jwks_cache *c, const char *jwks_url,
 
 	*pkey = NULL;
 	pns_hash_fields(hash, 1, f);
-	e = entry_for(c, hash);
+	if ((e = entry_for(c, hash)) == NULL)
+		return PNS_V_JWKS_UNAVAILABLE;
 	e->used = now;
 	if (paths(c, hash, dir, file, attempt, lock, NULL) == -1)
 		return PNS_V_JWKS_UNAVAILABLE;
