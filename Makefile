@@ -29,10 +29,10 @@ TEST_DEPS	 = check
 WARN	 = -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wwrite-strings -Wshadow -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS	?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Isrc \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -Iinclude -Isrc \
 	   -DPNS_DEFAULT_CONFIG='"$(DEFAULT_CONFIG)"' \
 	   $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
-LIBS	 = $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null)
+LIBS	 = $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -pthread
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_DEPS) 2>/dev/null)
 
 ifeq ($(SANITIZE),1)

@@ -71,6 +71,7 @@ WARMUP = 16
 TARGETS = ("fcgi", "node", "ceiling")
 PROCS = 2               # the Node peer's cluster workers, fixed
 FCGI_PROCS = 2          # FastCGI processes under lighttpd (--fcgi-procs)
+FCGI_THREADS = 16       # threads per notices.fcgi process (--threads)
 
 # The figures, checked at the end of every run.
 GOAL_RATIO_NODE = 4.0
@@ -421,7 +422,7 @@ class Lighttpd(Receiver):
             port=self.port, docroot=self.tmp / "www",
             errorlog=self.tmp / "error.log", uploads=self.tmp / "uploads",
             socket=self.tmp / "fcgi.sock", bin_path=self.program,
-            pns_config=self.conf, procs=self.procs))
+            pns_config=self.conf, procs=self.procs, threads=FCGI_THREADS))
         with open(self.tmp / "stderr.log", "ab") as err:
             self.proc = subprocess.Popen(
                 ["lighttpd", "-D", "-f", str(conf)], env=self.env,
@@ -1174,7 +1175,7 @@ def parse_configs(text, batch):
 
 
 def main():
-    global FCGI_PROCS
+    global FCGI_PROCS, FCGI_THREADS
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=int,
                     default=int(os.environ.get("BENCH_DURATION", "10")),
@@ -1208,9 +1209,12 @@ def main():
                     "launch over N launches (with tests/integ's platform)")
     ap.add_argument("--fcgi-procs", type=int, default=FCGI_PROCS,
                     help="FastCGI processes of notices.fcgi and the "
-                    "ceiling under lighttpd (default %d); each handles one "
-                    "request at a time, so this is how many fsyncs can be "
-                    "in flight" % FCGI_PROCS)
+                    "ceiling under lighttpd (default %d)" % FCGI_PROCS)
+    ap.add_argument("--threads", type=int, default=FCGI_THREADS,
+                    help="threads per notices.fcgi process (PNS_THREADS, "
+                    "default %d): how many requests one process has in "
+                    "flight, and so how many one group commit can cover"
+                    % FCGI_THREADS)
     ap.add_argument("--targets", default=",".join(TARGETS),
                     help="receivers to run (default fcgi,node,ceiling)")
     ap.add_argument("--speed-seconds", type=int, default=4,
@@ -1225,6 +1229,7 @@ def main():
                     help="sign a new pool even if a recent one exists")
     args = ap.parse_args()
     FCGI_PROCS = max(1, args.fcgi_procs)
+    FCGI_THREADS = max(1, args.threads)
     targets = [t for t in args.targets.split(",") if t]
     for t in targets:
         if t not in TARGETS:

@@ -5,6 +5,12 @@
  * mod_fcgid, or, started without a FastCGI socket, as a plain CGI that
  * answers one request.  Every decision is in the library; this file only
  * moves bytes between the server and the receiver.
+ *
+ * A FastCGI process runs PNS_THREADS threads (default 16), each with its
+ * own receiver, accepting in turn on the server's socket.  Several
+ * requests in flight per process is what lets one group commit
+ * (pns_commit.h) cover many of them; mod_fcgid sends a process one
+ * request at a time, and there the other threads only wait.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -13,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +30,7 @@
 
 #include <fcgiapp.h>
 
+#include "pns_commit.h"
 #include "pns_config.h"
 #include "pns_deliver.h"
 #include "pns_http.h"
@@ -37,6 +46,10 @@ struct io {
 
 /* How long a delivery worker waits for retries coming due. */
 #define DELIVERY_LINGER	120
+#define THREADS_DEFAULT	16
+#define THREADS_MAX	64
+/* argv[1] of the delivery worker this program starts (kick_delivery). */
+#define DISPATCH_ARG	"--dispatch"
 
 static volatile sig_atomic_t	 stopping;
 
@@ -111,6 +124,13 @@ on_signal(int sig)
 	FCGX_ShutdownPending();
 }
 
+/* Only interrupts a thread's accept(); stopping says what to do next. */
+static void
+on_wake(int sig)
+{
+	(void)sig;
+}
+
 static void
 setup_process(void)
 {
@@ -135,17 +155,38 @@ setup_process(void)
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGUSR1, &sa, NULL);
 	(void)sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_wake;
+	(void)sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Process-wide state: the configuration, once it could be loaded. */
+/*
+ * Process-wide state, shared by the threads: the configuration, once it
+ * could be loaded, and the group commit of the store.
+ */
 struct app {
-	struct pns_config	cfg;
+	pthread_mutex_t		lock;		/* guards loading */
 	int			ready;
-	struct pns_receiver	rcv;
-	struct pns_buf		body;
+	struct pns_config	cfg;
+	struct pns_commit	commit;
+	/* The delivery worker's whole environment. */
+	char			config_env[PATH_MAX + 16];
 };
+
+/* One thread: its request, its receiver and its buffers. */
+struct worker {
+	struct app		*app;
+	pthread_t		 tid;
+	FCGX_Request		 req;
+	struct io		 io;
+	int			 ready;		/* rcv and body set up */
+	struct pns_receiver	 rcv;
+	struct pns_buf		 body;
+	struct pns_http_resp	 resp;
+};
+
+static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * Loads the configuration named by PNS_CONFIG, looking at the request's
@@ -154,49 +195,72 @@ struct app {
  * (pns_config_find).  Until it loads, requests get 503.
  */
 static int
-app_ready(struct app *app, const struct io *io)
+app_load(struct app *app, const struct io *io)
 {
 	const char	*path;
 	char		 buf[PATH_MAX];
 	struct pns_err	 err;
 
-	if (app->ready)
-		return 1;
 	if ((path = getenv("PNS_CONFIG")) == NULL || *path == '\0')
 		path = io_param(io, "PNS_CONFIG");
 	path = pns_config_find(path, buf, sizeof(buf));
 	pns_err_clear(&err);
 	pns_config_defaults(&app->cfg);
 	if (pns_config_load(&app->cfg, path, &err) == -1 ||
-	    pns_store_check(&app->cfg, &err) == -1) {
+	    pns_store_check(&app->cfg, &err) == -1 ||
+	    pns_commit_init(&app->commit, &app->cfg, &err) == -1) {
 		pns_log(PNS_LOG_ERROR, "configuration: %s", err.msg);
 		return 0;
 	}
+	(void)snprintf(app->config_env, sizeof(app->config_env),
+	    "PNS_CONFIG=%s", path);
 	pns_log_set_level((enum pns_log_level)app->cfg.log_level);
-	pns_receiver_init(&app->rcv, &app->cfg);
-	pns_buf_init(&app->body, (size_t)app->cfg.max_body_bytes);
-	app->ready = 1;
+	return 1;
+}
+
+static int
+worker_ready(struct worker *w)
+{
+	struct app	*app = w->app;
+	int		 ready;
+
+	if (w->ready)
+		return 1;
+	(void)pthread_mutex_lock(&app->lock);
+	if (!app->ready)
+		app->ready = app_load(app, &w->io);
+	ready = app->ready;
+	(void)pthread_mutex_unlock(&app->lock);
+	if (!ready)
+		return 0;
+	pns_receiver_init(&w->rcv, &app->cfg, &app->commit);
+	pns_buf_init(&w->body, (size_t)app->cfg.max_body_bytes);
+	w->ready = 1;
 	return 1;
 }
 
 /*
  * Starts a delivery worker when this request queued a notice or a retry
- * has come due, and a worker slot is free.  The worker is a grandchild
- * in a session of its own, so the answer to the platform never waits
- * for it and no zombie is left; it lingers a while for retries coming
- * due, and "pnsctl dispatch" (cron) covers anything later.  As a plain
- * CGI its stderr is closed too: the web server waits for that.
+ * has come due, and a worker slot is free.  The worker is this program
+ * again (DISPATCH_ARG), executed by a grandchild in a session of its
+ * own, so the answer to the platform never waits for it and no zombie is
+ * left; the child of a threaded process may only exec.  It lingers a
+ * while for retries coming due, and "pnsctl dispatch" (cron) covers
+ * anything later.  As a plain CGI its stderr is closed too: the web
+ * server waits for that.
  */
 static void
-kick_delivery(struct app *app, unsigned long queued_before, int cgi)
+kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 {
-	struct pns_dispatch_stats	st;
-	struct pns_err			err;
-	pid_t				pid;
-	int				fd;
+	struct app	*app = w->app;
+	static char	 name[] = "notices.fcgi", arg[] = DISPATCH_ARG;
+	char		*argv[] = { name, arg, NULL };
+	char		*envp[] = { app->config_env, NULL };
+	pid_t		 pid;
+	int		 fd;
 
-	if (!app->ready || !pns_deliver_configured(&app->cfg) ||
-	    (app->rcv.queued == queued_before &&
+	if (!w->ready || !pns_deliver_configured(&app->cfg) ||
+	    (w->rcv.queued == queued_before &&
 	    !pns_deliver_due(&app->cfg, time(NULL))) ||
 	    !pns_deliver_slot_free(&app->cfg))
 		return;
@@ -220,65 +284,223 @@ kick_delivery(struct app *app, unsigned long queued_before, int cgi)
 			(void)dup2(fd, STDERR_FILENO);
 	}
 	(void)close_range(STDERR_FILENO + 1, ~0U, 0);
+	(void)execve("/proc/self/exe", argv, envp);
+	_exit(127);
+}
+
+/*
+ * The delivery worker kick_delivery starts.  Only when no web server
+ * started this process: Apache's mod_cgi passes a query string without
+ * '=' as arguments, and a request must not be able to start a worker
+ * that holds the connection for minutes.
+ */
+static int
+dispatch_main(void)
+{
+	struct pns_config		cfg;
+	struct pns_dispatch_stats	st;
+	struct pns_err			err;
+	const char			*path;
+
+	if (getenv("GATEWAY_INTERFACE") != NULL ||
+	    (path = getenv("PNS_CONFIG")) == NULL)
+		return 2;
 	pns_err_clear(&err);
-	if (pns_dispatch(&app->cfg, DELIVERY_LINGER, &st, &err) == -1)
+	pns_config_defaults(&cfg);
+	if (pns_config_load(&cfg, path, &err) == -1 ||
+	    pns_store_check(&cfg, &err) == -1 ||
+	    pns_http_global_init(&err) == -1 ||
+	    pns_dispatch(&cfg, DELIVERY_LINGER, &st, &err) == -1) {
 		pns_log(PNS_LOG_ERROR, "delivery: %s", err.msg);
-	_exit(0);
+		return 1;
+	}
+	return 0;
 }
 
 static void
-handle(struct app *app, const struct io *io, struct pns_http_resp *resp)
+handle(struct worker *w)
 {
-	struct pns_http_req	req;
-	size_t			len;
-	struct pns_err		err;
+	struct pns_http_resp	*resp = &w->resp;
+	struct pns_http_req	 req;
+	size_t			 len;
+	struct pns_err		 err;
 
 	pns_http_resp_reset(resp);
-	if (!app_ready(app, io)) {
+	if (!worker_ready(w)) {
 		resp->status = 503;
 		(void)pns_buf_adds(&resp->body,
 		    "{\"error\":\"not_configured\"}\n", NULL);
 		return;
 	}
-	req.method = io_param(io, "REQUEST_METHOD");
-	req.content_type = io_param(io, "CONTENT_TYPE");
-	req.content_length = io_param(io, "CONTENT_LENGTH");
-	req.remote_addr = io_param(io, "REMOTE_ADDR");
-	if (pns_receiver_precheck(&app->rcv, &req, &len, resp))
+	req.method = io_param(&w->io, "REQUEST_METHOD");
+	req.content_type = io_param(&w->io, "CONTENT_TYPE");
+	req.content_length = io_param(&w->io, "CONTENT_LENGTH");
+	req.remote_addr = io_param(&w->io, "REMOTE_ADDR");
+	if (pns_receiver_precheck(&w->rcv, &req, &len, resp))
 		return;
-	pns_buf_reset(&app->body);
+	pns_buf_reset(&w->body);
 	pns_err_clear(&err);
 	/* Grow once to the announced length, then read straight in. */
-	if (pns_buf_reserve(&app->body, len, &err) == -1) {
+	if (pns_buf_reserve(&w->body, len, &err) == -1) {
 		pns_log(PNS_LOG_ERROR, "request body: %s", err.msg);
 		resp->status = 503;
 		(void)pns_buf_adds(&resp->body,
 		    "{\"error\":\"out_of_memory\"}\n", NULL);
 		return;
 	}
-	app->body.len = io_read(io, app->body.data, len);
-	app->body.data[app->body.len] = '\0';
-	if (app->body.len != len) {
+	w->body.len = io_read(&w->io, w->body.data, len);
+	w->body.data[w->body.len] = '\0';
+	if (w->body.len != len) {
 		resp->status = 400;
 		(void)pns_buf_adds(&resp->body, "{\"error\":\"short_body\"}\n",
 		    NULL);
 		return;
 	}
-	pns_receiver_handle(&app->rcv, &req, app->body.data, len, time(NULL),
+	pns_receiver_handle(&w->rcv, &req, w->body.data, len, time(NULL),
 	    resp);
 }
 
+static void
+worker_release(struct worker *w)
+{
+	pns_http_resp_release(&w->resp);
+	if (w->ready) {
+		pns_receiver_release(&w->rcv);
+		pns_buf_release(&w->body);
+	}
+}
+
+/* One FastCGI thread: accept (one thread at a time), answer, repeat. */
+static void *
+serve(void *arg)
+{
+	struct worker	*w = arg;
+	unsigned long	 queued;
+	int		 rc;
+
+	for (;;) {
+		(void)pthread_mutex_lock(&accept_lock);
+		rc = stopping ? -1 : FCGX_Accept_r(&w->req);
+		(void)pthread_mutex_unlock(&accept_lock);
+		if (rc < 0)
+			break;
+		queued = w->ready ? w->rcv.queued : 0;
+		handle(w);
+		respond(&w->io, &w->resp);
+		FCGX_Finish_r(&w->req);
+		kick_delivery(w, queued, 0);
+	}
+	/* A listener that fails for good ends the process, not one thread. */
+	if (!stopping)
+		(void)kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static int
+thread_count(void)
+{
+	const char	*s = getenv("PNS_THREADS"), *errstr;
+	long long	 n;
+
+	if (s == NULL || *s == '\0')
+		return THREADS_DEFAULT;
+	n = pns_strtonum(s, 1, THREADS_MAX, &errstr);
+	if (errstr != NULL) {
+		pns_log(PNS_LOG_ERROR, "PNS_THREADS is %s (1 to %d); using %d",
+		    errstr, THREADS_MAX, THREADS_DEFAULT);
+		return THREADS_DEFAULT;
+	}
+	return (int)n;
+}
+
+/*
+ * The FastCGI pool: the threads accept while this one waits for a
+ * signal; then no thread accepts again, and each ends once its request
+ * is answered.  A thread inside accept() is woken with SIGUSR2, again
+ * until it has ended, since the signal may arrive just before it blocks.
+ */
+static int
+serve_fcgi(struct app *app)
+{
+	static struct worker	 workers[THREADS_MAX];
+	struct timespec		 ts;
+	sigset_t		 stop, wake;
+	int			 i, n = thread_count(), started = 0, sig, alive;
+
+	(void)sigemptyset(&stop);
+	(void)sigaddset(&stop, SIGTERM);
+	(void)sigaddset(&stop, SIGINT);
+	(void)sigaddset(&stop, SIGUSR1);
+	(void)sigaddset(&stop, SIGHUP);
+	(void)sigemptyset(&wake);
+	(void)sigaddset(&wake, SIGUSR2);
+	/*
+	 * glibc gives threads malloc arenas of their own, up to eight per
+	 * core, each keeping its freed pages: that is resident memory for
+	 * threads that mostly wait on the disk.  Two arenas are plenty.
+	 */
+	(void)mallopt(M_ARENA_MAX, 2);
+	/* Threads inherit the mask: stop signals come here only. */
+	(void)pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	for (i = 0; i < n; i++) {
+		workers[i].app = app;
+		pns_http_resp_init(&workers[i].resp);
+		if (FCGX_InitRequest(&workers[i].req, 0, 0) != 0) {
+			pns_log(PNS_LOG_ERROR, "FCGX_InitRequest failed");
+			break;
+		}
+		workers[i].io.fcgi = &workers[i].req;
+		if (pthread_create(&workers[i].tid, NULL, serve,
+		    &workers[i]) != 0) {
+			pns_log(PNS_LOG_ERROR, "cannot start thread %d", i);
+			FCGX_Free(&workers[i].req, 0);
+			break;
+		}
+		started++;
+	}
+	if (started > 0) {
+		(void)sigwait(&stop, &sig);
+		stopping = 1;
+		FCGX_ShutdownPending();
+	}
+	(void)pthread_sigmask(SIG_BLOCK, &wake, NULL);
+	do {
+		alive = 0;
+		for (i = 0; i < started; i++) {
+			if (workers[i].app == NULL)
+				continue;
+			(void)pthread_kill(workers[i].tid, SIGUSR2);
+			(void)clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 20 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			if (pthread_timedjoin_np(workers[i].tid, NULL,
+			    &ts) == 0) {
+				FCGX_Free(&workers[i].req, 1);
+				workers[i].app = NULL;
+			} else
+				alive = 1;
+		}
+	} while (alive);
+	for (i = 0; i < n; i++)
+		worker_release(&workers[i]);
+	pns_log(PNS_LOG_INFO, "stopping");
+	return started > 0 ? 0 : 1;
+}
+
 int
-main(void)
+main(int argc, char *argv[])
 {
 	static struct app	app;
-	struct pns_http_resp	resp;
+	static struct worker	cgi;
 	struct pns_err		err;
-	FCGX_Request		req;
-	struct io		io = { NULL };
-	unsigned long		queued;
+	int			rc = 0;
 
 	pns_log_init("notices.fcgi", PNS_LOG_INFO);
+	if (argc == 2 && strcmp(argv[1], DISPATCH_ARG) == 0)
+		return dispatch_main();
 	setup_process();
 	pns_err_clear(&err);
 	if (pns_http_global_init(&err) == -1 || FCGX_Init() != 0) {
@@ -286,34 +508,19 @@ main(void)
 		    "FCGX_Init failed");
 		return 1;
 	}
-	pns_http_resp_init(&resp);
+	(void)pthread_mutex_init(&app.lock, NULL);
 
 	if (FCGX_IsCGI()) {
-		handle(&app, &io, &resp);
-		respond(&io, &resp);
+		cgi.app = &app;
+		pns_http_resp_init(&cgi.resp);
+		handle(&cgi);
+		respond(&cgi.io, &cgi.resp);
 		(void)fclose(stdout);
-		kick_delivery(&app, 0, 1);
-	} else {
-		if (FCGX_InitRequest(&req, 0, 0) != 0) {
-			pns_log(PNS_LOG_ERROR, "FCGX_InitRequest failed");
-			return 1;
-		}
-		io.fcgi = &req;
-		while (!stopping && FCGX_Accept_r(&req) >= 0) {
-			queued = app.rcv.queued;
-			handle(&app, &io, &resp);
-			respond(&io, &resp);
-			FCGX_Finish_r(&req);
-			kick_delivery(&app, queued, 0);
-		}
-		FCGX_Free(&req, 1);
-		pns_log(PNS_LOG_INFO, "stopping");
-	}
-
-	pns_http_resp_release(&resp);
-	if (app.ready) {
-		pns_receiver_release(&app.rcv);
-		pns_buf_release(&app.body);
-	}
-	return 0;
+		kick_delivery(&cgi, 0, 1);
+		worker_release(&cgi);
+	} else
+		rc = serve_fcgi(&app);
+	if (app.ready)
+		pns_commit_release(&app.commit);
+	return rc;
 }

@@ -16,7 +16,10 @@
 #include "pns_err.h"
 #include "pns_notice.h"
 
-/* Records the verified context-copy notice n. */
+/*
+ * Records the verified context-copy notice n, once: written with the
+ * notice and made durable by the same group commit (pns_commit_wait).
+ */
 int	pns_copies_record(const struct pns_config *cfg,
 	    const struct pns_notice *n, struct pns_err *err);
 

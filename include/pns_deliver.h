@@ -39,12 +39,11 @@ int	pns_deliver_configured(const struct pns_config *cfg);
 /*
  * Queues the stored notice key for delivery (nothing if already queued,
  * failed or delivered).  fresh says the notice was stored just now, so
- * it has no delivery history to look up.  The entry's name is durable
- * only after pns_deliver_sync.  0, or -1 on error.
+ * it has no delivery history to look up.  The entry is durable only
+ * after pns_commit_wait.  0, or -1 on error.
  */
 int	pns_deliver_enqueue(const struct pns_config *cfg, const char *key,
 	    int fresh, struct pns_err *err);
-int	pns_deliver_sync(const struct pns_config *cfg, struct pns_err *err);
 
 /* What has become of a notice. */
 enum pns_dstatus {

@@ -20,13 +20,6 @@
 
 #define PNS_NOTICE_FILE_MAX	(2 * PNS_JWT_MAX)
 
-/* Shard directories written by one request, to fsync once each. */
-struct pns_nstore_batch {
-	unsigned char	dirty[256 / 8];
-};
-
-void	pns_nstore_batch_init(struct pns_nstore_batch *b);
-
 /* 1 if key is a store key (64 lowercase hex digits), which alone may
  * name a file; NUL-terminated. */
 int	pns_nstore_key_valid(const char *key);
@@ -34,16 +27,12 @@ int	pns_nstore_key_valid(const char *key);
 /*
  * Stores the verified notice n received at received_at (ISO-8601).
  * Returns 0 when stored, 1 when a notice with its key was stored
- * already, -1 on error.  The file is durable on return but its name is
- * only once pns_nstore_sync has run for the batch.
+ * already, -1 on error.  Nothing is synced: the notice (and, for 1, the
+ * copy stored by someone else a moment ago) is durable only once
+ * pns_commit_wait has returned 0 after this call.
  */
 int	pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
-	    const char *received_at, struct pns_nstore_batch *b,
-	    struct pns_err *err);
-
-/* fsyncs every shard directory the batch touched. */
-int	pns_nstore_sync(const struct pns_config *cfg,
-	    struct pns_nstore_batch *b, struct pns_err *err);
+	    const char *received_at, struct pns_err *err);
 
 /* Calls fn for every stored record (unsorted); stops when fn returns
  * non-zero and returns that value. */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "pns_commit.h"
 #include "pns_config.h"
 #include "pns_notice.h"
 #include "pns_util.h"
@@ -34,9 +35,13 @@ void	pns_http_resp_release(struct pns_http_resp *r);
 /* The reason phrase of a status we answer with. */
 const char *pns_http_reason(int status);
 
-/* Lives as long as the process; reset per request by the handler. */
+/*
+ * One per thread, living as long as it; reset per request by the
+ * handler.  Threads share the configuration and the group commit.
+ */
 struct pns_receiver {
 	const struct pns_config	*cfg;
+	struct pns_commit	*commit;
 	struct pns_verifier	 verifier;
 	struct pns_notice	 notice;
 	unsigned long		 requests;
@@ -47,7 +52,8 @@ struct pns_receiver {
 	time_t			 seen_at;
 };
 
-void	pns_receiver_init(struct pns_receiver *rc, const struct pns_config *cfg);
+void	pns_receiver_init(struct pns_receiver *rc, const struct pns_config *cfg,
+	    struct pns_commit *commit);
 void	pns_receiver_release(struct pns_receiver *rc);
 
 /*

@@ -41,9 +41,9 @@ pns_copies_record(const struct pns_config *cfg, const struct pns_notice *n,
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	(void)snprintf(name, sizeof(name), "%s.json", n->key);
-	rc = pns_write_atomic(dir, name, text, strlen(text), err);
+	rc = pns_create_exclusive(dir, name, text, strlen(text), 1, err);
 	json_object_put(o);
-	return rc;
+	return rc == -1 ? -1 : 0;
 }
 
 int

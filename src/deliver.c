@@ -153,16 +153,6 @@ pns_deliver_enqueue(const struct pns_config *cfg, const char *key,
 	return 0;
 }
 
-int
-pns_deliver_sync(const struct pns_config *cfg, struct pns_err *err)
-{
-	char	dir[PNS_FS_PATH_MAX];
-
-	if (sub_path(cfg, PNS_DIR_QUEUE, NULL, dir, err) == -1)
-		return -1;
-	return pns_fsync_dir(dir, err);
-}
-
 /* An entry: {"attempts": n, "next_at": t, "last_error": "..."}. */
 struct entry {
 	long	attempts;

@@ -78,12 +78,13 @@ write_all(int fd, const void *data, size_t len)
 }
 
 /*
- * Writes data to a new temporary file in dir and fsyncs it; its path is
- * left in tmp.  The name is random so that processes never collide.
+ * Writes data to a new temporary file in dir and, unless nosync, fsyncs
+ * it; its path is left in tmp.  The name is random so that processes
+ * never collide.
  */
 static int
-write_temp(const char *dir, const void *data, size_t len, char *tmp,
-    size_t tmpsz, struct pns_err *err)
+write_temp(const char *dir, const void *data, size_t len, int nosync,
+    char *tmp, size_t tmpsz, struct pns_err *err)
 {
 	unsigned char	rnd[8];
 	char		name[32];
@@ -105,7 +106,7 @@ write_temp(const char *dir, const void *data, size_t len, char *tmp,
 	}
 	if (fd == -1)
 		return pns_err_set(err, PNS_ESYS, "no free temporary name");
-	if (write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	if (write_all(fd, data, len) == -1 || (!nosync && fsync(fd) == -1)) {
 		pns_err_sys(err, "write %s", tmp);
 		(void)close(fd);
 		(void)unlink(tmp);
@@ -139,7 +140,7 @@ pns_write_atomic(const char *dir, const char *name, const void *data,
 	char	tmp[PNS_FS_PATH_MAX], dst[PNS_FS_PATH_MAX];
 
 	if (pns_path_join(dst, sizeof(dst), dir, name, err) == -1 ||
-	    write_temp(dir, data, len, tmp, sizeof(tmp), err) == -1)
+	    write_temp(dir, data, len, 0, tmp, sizeof(tmp), err) == -1)
 		return -1;
 	if (rename(tmp, dst) == -1) {
 		pns_err_sys(err, "rename to %s", dst);
@@ -151,7 +152,7 @@ pns_write_atomic(const char *dir, const char *name, const void *data,
 
 int
 pns_create_exclusive(const char *dir, const char *name, const void *data,
-    size_t len, int defer_dirsync, struct pns_err *err)
+    size_t len, int nosync, struct pns_err *err)
 {
 	char	tmp[PNS_FS_PATH_MAX], dst[PNS_FS_PATH_MAX];
 	int	existed = 0;
@@ -162,7 +163,8 @@ pns_create_exclusive(const char *dir, const char *name, const void *data,
 	if (access(dst, F_OK) == 0)
 		existed = 1;
 	else {
-		if (write_temp(dir, data, len, tmp, sizeof(tmp), err) == -1)
+		if (write_temp(dir, data, len, nosync, tmp, sizeof(tmp),
+		    err) == -1)
 			return -1;
 		/* link(2), unlike rename(2), refuses to replace dst. */
 		if (link(tmp, dst) == -1) {
@@ -175,7 +177,7 @@ pns_create_exclusive(const char *dir, const char *name, const void *data,
 		}
 		(void)unlink(tmp);
 	}
-	if (!defer_dirsync && pns_fsync_dir(dir, err) == -1)
+	if (!nosync && pns_fsync_dir(dir, err) == -1)
 		return -1;
 	return existed;
 }

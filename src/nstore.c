@@ -11,12 +11,6 @@
 #include "pns_store.h"
 #include "banned.h"
 
-void
-pns_nstore_batch_init(struct pns_nstore_batch *b)
-{
-	memset(b, 0, sizeof(*b));
-}
-
 int
 pns_nstore_key_valid(const char *key)
 {
@@ -91,14 +85,13 @@ record(const struct pns_notice *n, const char *received_at)
 
 int
 pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
-    const char *received_at, struct pns_nstore_batch *b,
-    struct pns_err *err)
+    const char *received_at, struct pns_err *err)
 {
 	struct json_object	*o;
 	const char		*text;
 	char			 dir[PNS_FS_PATH_MAX], name[80];
 	size_t			 len;
-	int			 rc, shard;
+	int			 rc;
 
 	if (shard_dir(cfg, n->key, dir, sizeof(dir), err) == -1 ||
 	    ensure_shard(cfg, dir, err) == -1)
@@ -111,32 +104,6 @@ pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
 	(void)snprintf(name, sizeof(name), "%s.json", n->key);
 	rc = pns_create_exclusive(dir, name, text, len, 1, err);
 	json_object_put(o);
-	if (rc >= 0) {
-		shard = pns_hexval(n->key[0]) * 16 + pns_hexval(n->key[1]);
-		b->dirty[shard / 8] |= (unsigned char)(1u << (shard % 8));
-	}
-	return rc;
-}
-
-int
-pns_nstore_sync(const struct pns_config *cfg, struct pns_nstore_batch *b,
-    struct pns_err *err)
-{
-	static const char	hex[] = "0123456789abcdef";
-	char			key[3], dir[PNS_FS_PATH_MAX];
-	int			i, rc = 0;
-
-	for (i = 0; i < 256; i++) {
-		if (!(b->dirty[i / 8] & (1u << (i % 8))))
-			continue;
-		key[0] = hex[i / 16];
-		key[1] = hex[i % 16];
-		key[2] = '\0';
-		if (shard_dir(cfg, key, dir, sizeof(dir), err) == -1 ||
-		    pns_fsync_dir(dir, err) == -1)
-			rc = -1;
-	}
-	pns_nstore_batch_init(b);
 	return rc;
 }
 

@@ -2,9 +2,9 @@
 /*
  * The notice handler endpoint; docs/receiver.md is the contract.  Each
  * notice is judged on its own.  Verified notices are stored before the
- * answer is built, and the shard directories are fsynced once per
- * request, so that "accepted" and "duplicate" are only said of notices
- * that are on disk.
+ * answer is built, and made durable by one group commit per request
+ * (pns_commit.h), so that "accepted" and "duplicate" are only said of
+ * notices that are on disk.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -78,9 +78,11 @@ pns_http_resp_release(struct pns_http_resp *r)
 }
 
 void
-pns_receiver_init(struct pns_receiver *rc, const struct pns_config *cfg)
+pns_receiver_init(struct pns_receiver *rc, const struct pns_config *cfg,
+    struct pns_commit *commit)
 {
 	rc->cfg = cfg;
+	rc->commit = commit;
 	rc->requests = 0;
 	rc->queued = 0;
 	rc->seen_key[0] = '\0';
@@ -242,8 +244,7 @@ after_store(struct pns_receiver *rc, const struct pns_notice *n,
 
 static void
 judge(struct pns_receiver *rc, struct json_object *entry, time_t now,
-    const char *received_at, struct pns_nstore_batch *batch,
-    struct outcome *out)
+    const char *received_at, struct outcome *out)
 {
 	struct pns_notice	*n = &rc->notice;
 	struct pns_err		 err;
@@ -264,7 +265,7 @@ judge(struct pns_receiver *rc, struct json_object *entry, time_t now,
 		return;
 	}
 	pns_err_clear(&err);
-	rc2 = pns_nstore_put(rc->cfg, n, received_at, batch, &err);
+	rc2 = pns_nstore_put(rc->cfg, n, received_at, &err);
 	if (rc2 == -1) {
 		pns_log(PNS_LOG_ERROR, "storing notice: %s", err.msg);
 		out->verdict = PNS_V_STORAGE;
@@ -294,13 +295,11 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
     const char *body, size_t len, time_t now, struct pns_http_resp *resp)
 {
 	struct json_object	*doc = NULL, *list, *arr = NULL, *o;
-	struct pns_nstore_batch	 batch;
 	struct outcome		*outs = NULL;
 	struct pns_err		 err;
 	char			 received_at[32], remote[64];
 	size_t			 i, n, rejects = 0;
-	unsigned long		 queued_before = rc->queued;
-	int			 transient = 0;
+	int			 transient = 0, stored = 0;
 
 	rc->requests++;
 	(void)pns_log_escape(req->remote_addr ? req->remote_addr : "-",
@@ -318,10 +317,10 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 		goto out;
 	}
 	received_now(received_at);
-	pns_nstore_batch_init(&batch);
 	for (i = 0; i < n; i++) {
 		judge(rc, json_object_array_get_idx(list, i), now,
-		    received_at, &batch, &outs[i]);
+		    received_at, &outs[i]);
+		stored |= outs[i].verdict == PNS_V_OK;
 		if (outs[i].verdict == PNS_V_OK)
 			log_outcome(req, &rc->notice, outs[i].duplicate ?
 			    "duplicate" : "accepted");
@@ -333,10 +332,8 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 	if (rejects > LOG_REJECTS)
 		pns_log(PNS_LOG_INFO, "%zu more notices rejected from %s",
 		    rejects - LOG_REJECTS, remote);
-	/* Until the names are durable nothing stored may be acknowledged. */
-	if (pns_nstore_sync(rc->cfg, &batch, &err) == -1 ||
-	    (rc->queued > queued_before &&
-	    pns_deliver_sync(rc->cfg, &err) == -1)) {
+	/* Until it is durable nothing stored may be acknowledged. */
+	if (stored && pns_commit_wait(rc->commit, &err) == -1) {
 		pns_log(PNS_LOG_ERROR, "syncing notice store: %s", err.msg);
 		for (i = 0; i < n; i++)
 			if (outs[i].verdict == PNS_V_OK)

@@ -17,6 +17,7 @@
 #include "pns_receiver.h"
 
 static struct pns_config	cfg;
+static struct pns_commit	commit;
 static struct pns_receiver	rcv;
 static struct pns_http_resp	resp;
 
@@ -27,7 +28,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	pns_log_init("fuzz", PNS_LOG_ERROR);
 	fuzz_store(&cfg);
-	pns_receiver_init(&rcv, &cfg);
+	if (pns_commit_init(&commit, &cfg, NULL) == -1)
+		abort();
+	pns_receiver_init(&rcv, &cfg, &commit);
 	pns_http_resp_init(&resp);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "pns_commit.h"
 #include "pns_fs.h"
 #include "pns_notice.h"
 #include "pns_nstore.h"
@@ -259,7 +260,7 @@ END_TEST
 START_TEST(verified_notice_stored_once)
 {
 	struct pns_notice	 n;
-	struct pns_nstore_batch	 b;
+	struct pns_commit	 commit;
 	struct json_object	*rec, *v;
 	struct claims		 c = { 0 };
 	char			 json[4096], *tok;
@@ -268,14 +269,15 @@ START_TEST(verified_notice_stored_once)
 	build(json, sizeof(json), &c);
 	tok = tkey_sign(&key, "k1", json);
 	pns_notice_init(&n);
-	pns_nstore_batch_init(&b);
 	for (round = 0; round < 2; round++) {
 		ck_assert_int_eq(pns_notice_verify(&ver, tok, strlen(tok), NOW,
 		    &n), PNS_V_OK);
 		ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2025-03-19T11:11:40Z",
-		    &b, NULL), round);
+		    NULL), round);
 	}
-	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
+	ck_assert_int_eq(pns_commit_init(&commit, &cfg, NULL), 0);
+	ck_assert_int_eq(pns_commit_wait(&commit, NULL), 0);
+	pns_commit_release(&commit);
 	ck_assert_int_eq(pns_nstore_get(&cfg, n.key, &rec, NULL), 0);
 	ck_assert(json_object_object_get_ex(rec, "jwt", &v));
 	ck_assert_str_eq(json_object_get_string(v), tok);

@@ -7,12 +7,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "pns_commit.h"
 #include "pns_fs.h"
 #include "pns_nstore.h"
 #include "pns_platform.h"
@@ -51,6 +53,20 @@ mode_of(const char *path)
 
 	ck_assert_msg(stat(path, &st) == 0, "%s missing", path);
 	return st.st_mode & 07777;
+}
+
+/* Makes everything stored so far durable, as the receiver does. */
+static int
+commit(void)
+{
+	struct pns_commit	c;
+	int			rc;
+
+	if (pns_commit_init(&c, &cfg, NULL) == -1)
+		return -1;
+	rc = pns_commit_wait(&c, NULL);
+	pns_commit_release(&c);
+	return rc;
 }
 
 /* Reads path whole into a new string (the caller frees it). */
@@ -327,19 +343,17 @@ field(struct json_object *rec, const char *name)
 START_TEST(nstore_dedup_and_read_back)
 {
 	struct pns_notice	 n;
-	struct pns_nstore_batch	 b;
 	struct json_object	*rec, *claims;
 	char			 path[PNS_FS_PATH_MAX];
 	int			 total = 0;
 
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
 	fake_notice(&n, "id-1");
-	pns_nstore_batch_init(&b);
 	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00.000000Z",
-	    &b, NULL), 0);
+	    NULL), 0);
 	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:01.000000Z",
-	    &b, NULL), 1);
-	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
+	    NULL), 1);
+	ck_assert_int_eq(commit(), 0);
 	/* Under its shard, named by its key, 0600. */
 	(void)snprintf(path, sizeof(path), "%s/notices/%.2s/%s.json",
 	    cfg.data_dir, n.key, n.key);
@@ -379,7 +393,6 @@ START_TEST(nstore_get_refuses_bad_keys)
 	struct json_object	*rec;
 	struct pns_err		 err;
 	struct pns_notice	 n;
-	struct pns_nstore_batch	 b;
 	size_t			 i;
 
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
@@ -396,8 +409,7 @@ START_TEST(nstore_get_refuses_bad_keys)
 	ck_assert_int_eq(err.code, PNS_ENOENT);
 	/* Positive control: a stored one is. */
 	fake_notice(&n, "id-x");
-	pns_nstore_batch_init(&b);
-	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z", &b,
+	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z",
 	    NULL), 0);
 	ck_assert_int_eq(pns_nstore_get(&cfg, n.key, &rec, NULL), 0);
 	json_object_put(rec);
@@ -423,7 +435,6 @@ stop_after(struct json_object *rec, void *arg)
 START_TEST(nstore_foreach)
 {
 	struct pns_notice	 n[6];
-	struct pns_nstore_batch	 b;
 	struct stop_after	 s = { 0, 3 };
 	char			 ids[6][8];
 	int			 i, total = 0;
@@ -431,14 +442,13 @@ START_TEST(nstore_foreach)
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
 	ck_assert_int_eq(pns_nstore_foreach(&cfg, count, &total, NULL), 0);
 	ck_assert_int_eq(total, 0);
-	pns_nstore_batch_init(&b);
 	for (i = 0; i < 6; i++) {
 		(void)snprintf(ids[i], sizeof(ids[i]), "n%d", i);
 		fake_notice(&n[i], ids[i]);
 		ck_assert_int_eq(pns_nstore_put(&cfg, &n[i], "2026-01-01T00:00:00Z",
-		    &b, NULL), 0);
+		    NULL), 0);
 	}
-	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
+	ck_assert_int_eq(commit(), 0);
 	ck_assert_int_eq(pns_nstore_foreach(&cfg, count, &total, NULL), 0);
 	ck_assert_int_eq(total, 6);
 	ck_assert_int_eq(pns_nstore_foreach(&cfg, stop_after, &s, NULL), 42);
@@ -448,54 +458,120 @@ START_TEST(nstore_foreach)
 }
 END_TEST
 
-/* A shard removed by hand is made again by the next put; a sync that
- * cannot open a shard fails and says which. */
+/* A shard removed by hand is made again by the next put. */
 START_TEST(nstore_shards)
 {
 	struct pns_notice	n;
-	struct pns_nstore_batch	b;
-	struct pns_err		err;
 	char			shard[PNS_FS_PATH_MAX];
-	char			cmd[PNS_FS_PATH_MAX + 16];
 
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
 	fake_notice(&n, "id-shard");
 	(void)snprintf(shard, sizeof(shard), "%s/notices/%.2s", cfg.data_dir,
 	    n.key);
 	ck_assert_int_eq(rmdir(shard), 0);
-	pns_nstore_batch_init(&b);
-	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z", &b,
+	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z",
 	    NULL), 0);
 	ck_assert_int_eq(mode_of(shard), 0700);
-	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
-	/* The batch was cleared by the sync: nothing left to do. */
-	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, NULL), 0);
-
-	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z", &b,
+	ck_assert_int_eq(commit(), 0);
+	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z",
 	    NULL), 1);
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", shard);
-	ck_assert_int_eq(system(cmd), 0);
-	pns_err_clear(&err);
-	ck_assert_int_eq(pns_nstore_sync(&cfg, &b, &err), -1);
-	ck_assert_int_eq(err.code, PNS_ESYS);
-	ck_assert_ptr_nonnull(strstr(err.msg, shard));
 	pns_notice_release(&n);
 }
 END_TEST
 
-/* Runs put (and sync) of n in a child; its exit status is put's answer,
- * 9 for an error. */
+/* A group commit needs the store's directories, and says which is
+ * missing; the same call on a store that is set up succeeds. */
+START_TEST(commit_needs_the_store)
+{
+	struct pns_commit	c;
+	struct pns_err		err;
+
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_commit_init(&c, &cfg, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ESYS);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/notices"));
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_commit_init(&c, &cfg, &err), 0);
+	ck_assert_int_eq(pns_commit_wait(&c, &err), 0);
+	ck_assert_uint_eq(c.syncs, 1);
+	pns_commit_release(&c);
+}
+END_TEST
+
+#define NTHREAD		8
+#define PER_THREAD	40
+
+struct committer {
+	struct pns_commit	*c;
+	int			 no, fails;
+};
+
+/* Stores PER_THREAD notices, waiting for the commit after each. */
+static void *
+commit_thread(void *arg)
+{
+	struct committer	*t = arg;
+	struct pns_notice	 n;
+	char			 id[32];
+	int			 i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		(void)snprintf(id, sizeof(id), "t%d-%d", t->no, i);
+		fake_notice(&n, id);
+		if (pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z",
+		    NULL) != 0 || pns_commit_wait(t->c, NULL) != 0)
+			t->fails++;
+		pns_notice_release(&n);
+	}
+	return NULL;
+}
+
+/*
+ * Threads of one process share a commit: every wait returns 0 after its
+ * own notice is in the store, and no wait runs a sync of its own while
+ * another is under way, so there are at most as many syncs as waits
+ * (fewer whenever threads overlap).
+ */
+START_TEST(commit_shared_by_threads)
+{
+	struct pns_commit	c;
+	struct committer	t[NTHREAD];
+	pthread_t		tid[NTHREAD];
+	int			i, total = 0;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	ck_assert_int_eq(pns_commit_init(&c, &cfg, NULL), 0);
+	for (i = 0; i < NTHREAD; i++) {
+		t[i].c = &c;
+		t[i].no = i;
+		t[i].fails = 0;
+		ck_assert_int_eq(pthread_create(&tid[i], NULL, commit_thread,
+		    &t[i]), 0);
+	}
+	for (i = 0; i < NTHREAD; i++) {
+		ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
+		ck_assert_int_eq(t[i].fails, 0);
+	}
+	ck_assert_uint_ge(c.syncs, 1);
+	ck_assert_uint_le(c.syncs, NTHREAD * PER_THREAD);
+	pns_commit_release(&c);
+	ck_assert_int_eq(pns_nstore_foreach(&cfg, count, &total, NULL), 0);
+	ck_assert_int_eq(total, NTHREAD * PER_THREAD);
+}
+END_TEST
+
+/* Runs put (and commit) of n in a child; its exit status is put's
+ * answer, 9 for an error. */
 static pid_t
 put_in_child(const struct pns_notice *n)
 {
-	struct pns_nstore_batch	b;
-	pid_t			pid;
-	int			rc;
+	pid_t	pid;
+	int	rc;
 
 	if ((pid = fork()) == 0) {
-		pns_nstore_batch_init(&b);
-		rc = pns_nstore_put(&cfg, n, "2026-01-01T00:00:00.0Z", &b, NULL);
-		_exit(rc < 0 || pns_nstore_sync(&cfg, &b, NULL) < 0 ? 9 : rc);
+		rc = pns_nstore_put(&cfg, n, "2026-01-01T00:00:00.0Z", NULL);
+		_exit(rc < 0 || commit() < 0 ? 9 : rc);
 	}
 	ck_assert_int_gt(pid, 0);
 	return pid;
@@ -836,6 +912,8 @@ store_suite(void)
 	tcase_add_test(tc, nstore_get_refuses_bad_keys);
 	tcase_add_test(tc, nstore_foreach);
 	tcase_add_test(tc, nstore_shards);
+	tcase_add_test(tc, commit_needs_the_store);
+	tcase_add_test(tc, commit_shared_by_threads);
 	tcase_add_test(tc, nstore_dedup_across_processes);
 	tcase_add_test(tc, nstore_distinct_across_processes);
 	tcase_add_test(tc, platform_merge);

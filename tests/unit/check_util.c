@@ -660,7 +660,7 @@ END_TEST
 /*
  * Regression (pns_err.h: "The first message wins"): pns_err_sys appended
  * ": strerror(errno)" whenever err already held a PNS_ESYS, so a second
- * failing system call (pns_nstore_sync keeps going over every shard)
+ * failing system call (a sync that keeps going over every directory)
  * grafts its errno onto the first message: "open a: No such file or
  * directory: Permission denied" names a cause that is not the root one.
  */
