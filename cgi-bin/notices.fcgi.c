@@ -24,7 +24,6 @@
 
 #include "pns_config.h"
 #include "pns_deliver.h"
-#include "pns_http.h"
 #include "pns_log.h"
 #include "pns_receiver.h"
 #include "pns_store.h"
@@ -273,17 +272,15 @@ main(void)
 {
 	static struct app	app;
 	struct pns_http_resp	resp;
-	struct pns_err		err;
 	FCGX_Request		req;
 	struct io		io = { NULL };
 	unsigned long		queued;
 
 	pns_log_init("notices.fcgi", PNS_LOG_INFO);
 	setup_process();
-	pns_err_clear(&err);
-	if (pns_http_global_init(&err) == -1 || FCGX_Init() != 0) {
-		pns_log(PNS_LOG_ERROR, "startup: %s", err.msg[0] ? err.msg :
-		    "FCGX_Init failed");
+	/* libcurl is loaded by the first key set fetch, not here. */
+	if (FCGX_Init() != 0) {
+		pns_log(PNS_LOG_ERROR, "startup: FCGX_Init failed");
 		return 1;
 	}
 	pns_http_resp_init(&resp);
