@@ -23,7 +23,10 @@ SHAREDIR	?= $(PREFIX)/share/pns
 RUNSTATEDIR	?= /run
 PYTHON		?= /usr/bin/python3
 
-DEPS		 = fcgi json-c libcurl libcrypto libjwt
+# libcurl is opened with dlopen on the first outgoing request (src/http.c):
+# its headers are needed to build, its library only at run time.
+DEPS		 = fcgi json-c libcrypto libjwt
+DLOPEN_DEPS	 = libcurl
 TEST_DEPS	 = check
 
 WARN	 = -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
@@ -31,8 +34,11 @@ WARN	 = -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
 CFLAGS	?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -Iinclude -Isrc \
 	   -DPNS_DEFAULT_CONFIG='"$(DEFAULT_CONFIG)"' \
-	   $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+	   $(shell $(PKG_CONFIG) --cflags $(DEPS) $(DLOPEN_DEPS) 2>/dev/null)
 LIBS	 = $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -pthread
+# A program records only the libraries it calls (notices.fcgi has no use
+# for libjwt): fewer for the loader to map and relocate at each start.
+LDFLAGS	+= -Wl,--as-needed
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_DEPS) 2>/dev/null)
 
 ifeq ($(SANITIZE),1)
@@ -155,7 +161,7 @@ FZ		 = build/fuzz
 FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc \
 		   -fsanitize=fuzzer-no-link,address,undefined \
 		   -fno-sanitize-recover=all \
-		   $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+		   $(shell $(PKG_CONFIG) --cflags $(DEPS) $(DLOPEN_DEPS) 2>/dev/null)
 FUZZ_LIB_OBJ	 = $(LIB_SRC:src/%.c=$(FZ)/lib/%.o)
 FUZZ_HARNESSES	 = body jws config
 FUZZ_BIN	 = $(FUZZ_HARNESSES:%=$(FZ)/fuzz_%)

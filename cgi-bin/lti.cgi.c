@@ -19,7 +19,6 @@
 #include "pns_form.h"
 #include "pns_handlers.h"
 #include "pns_html.h"
-#include "pns_http.h"
 #include "pns_json.h"
 #include "pns_launch.h"
 #include "pns_log.h"
@@ -755,8 +754,7 @@ main(void)
 	pns_config_defaults(&cfg);
 	if (pns_config_load(&cfg, pns_config_find(getenv("PNS_CONFIG"),
 	    cfgpath, sizeof(cfgpath)), &err) == -1 ||
-	    pns_store_check(&cfg, &err) == -1 ||
-	    pns_http_global_init(&err) == -1) {
+	    pns_store_check(&cfg, &err) == -1) {
 		pns_log(PNS_LOG_ERROR, "configuration: %s", err.msg);
 		r.status = 503;
 		(void)pns_buf_adds(&r.body, "{\"error\":\"not_configured\"}\n", NULL);

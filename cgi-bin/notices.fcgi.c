@@ -33,7 +33,6 @@
 #include "pns_commit.h"
 #include "pns_config.h"
 #include "pns_deliver.h"
-#include "pns_http.h"
 #include "pns_log.h"
 #include "pns_receiver.h"
 #include "pns_store.h"
@@ -309,7 +308,6 @@ dispatch_main(void)
 	pns_config_defaults(&cfg);
 	if (pns_config_load(&cfg, path, &err) == -1 ||
 	    pns_store_check(&cfg, &err) == -1 ||
-	    pns_http_global_init(&err) == -1 ||
 	    pns_dispatch(&cfg, DELIVERY_LINGER, &st, &err) == -1) {
 		pns_log(PNS_LOG_ERROR, "delivery: %s", err.msg);
 		return 1;
@@ -495,17 +493,15 @@ main(int argc, char *argv[])
 {
 	static struct app	app;
 	static struct worker	cgi;
-	struct pns_err		err;
 	int			rc = 0;
 
 	pns_log_init("notices.fcgi", PNS_LOG_INFO);
 	if (argc == 2 && strcmp(argv[1], DISPATCH_ARG) == 0)
 		return dispatch_main();
 	setup_process();
-	pns_err_clear(&err);
-	if (pns_http_global_init(&err) == -1 || FCGX_Init() != 0) {
-		pns_log(PNS_LOG_ERROR, "startup: %s", err.msg[0] ? err.msg :
-		    "FCGX_Init failed");
+	/* libcurl is loaded by the first key set fetch, not here. */
+	if (FCGX_Init() != 0) {
+		pns_log(PNS_LOG_ERROR, "startup: FCGX_Init failed");
 		return 1;
 	}
 	(void)pthread_mutex_init(&app.lock, NULL);

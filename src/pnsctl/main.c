@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "pns_config.h"
-#include "pns_http.h"
 #include "pns_json.h"
 #include "pns_log.h"
 #include "pns_store.h"
@@ -159,8 +158,6 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if ((c->needs & NEED_STORE) && pns_store_check(&cfg, &err) == -1)
-		return pnsctl_fail("%s", err.msg);
-	if (pns_http_global_init(&err) == -1)
 		return pnsctl_fail("%s", err.msg);
 	return c->fn(&cfg, argc - skip, argv + skip);
 }
