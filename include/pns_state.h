@@ -29,8 +29,8 @@ struct pns_state {
 
 /*
  * Makes a new state for platform p and target_link_uri, valid for
- * ttl seconds from now, stores it, and fills st.  Expired records of
- * earlier logins are removed on the way.
+ * ttl seconds from now, stores it, and fills st.  Records of earlier
+ * logins older than ttl are removed on the way, at most once a minute.
  */
 int	pns_state_create(const struct pns_config *cfg,
 	    const struct pns_platform *p, const char *target_link_uri,

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* One-time OIDC state and nonce records; see pns_state.h. */
+#include <sys/stat.h>
+
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +16,8 @@
 #include "banned.h"
 
 #define STATE_FILE_MAX	(16 * 1024)
+#define SWEEP_INTERVAL	60		/* seconds between sweeps */
+#define SWEEP_STAMP	".swept"	/* its mtime: the last sweep */
 
 static int
 random_b64(char out[PNS_STATE_LEN + 1], struct pns_err *err)
@@ -35,33 +40,38 @@ state_name(const char *state, char name[80])
 	(void)snprintf(name, 80, "%s.json", h);
 }
 
-/* Removes records that expired; a failure here costs nothing. */
+/*
+ * Removes the records of logins that were never completed, by the age of
+ * the file (written once, when the login began), at most once a
+ * SWEEP_INTERVAL: a login must not pay for reading every pending one, or
+ * a flood of /login requests would make each later login slower.  A
+ * failure here costs nothing.
+ */
 static void
-sweep(const char *dir, time_t now)
+sweep(const char *dir, time_t now, long ttl)
 {
-	char			 path[PNS_FS_PATH_MAX];
-	struct pns_buf		 b;
-	struct json_object	*o;
-	struct dirent		*de;
-	DIR			*d;
-	double			 exp;
+	char		 stamp[PNS_FS_PATH_MAX];
+	struct stat	 st;
+	struct dirent	*de;
+	time_t		 last;
+	DIR		*d;
 
+	if (pns_path_join(stamp, sizeof(stamp), dir, SWEEP_STAMP, NULL) == -1)
+		return;
+	last = pns_mtime(stamp);
+	if (last <= now && now - last < SWEEP_INTERVAL)
+		return;
+	pns_touch(stamp);
 	if ((d = opendir(dir)) == NULL)
 		return;
-	pns_buf_init(&b, STATE_FILE_MAX);
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) != 69 ||
-		    pns_path_join(path, sizeof(path), dir, de->d_name, NULL) == -1)
+		if (de->d_name[0] == '.' || strlen(de->d_name) != 69)
 			continue;
-		pns_buf_reset(&b);
-		if (pns_read_file(path, &b, NULL) == -1 ||
-		    pns_json_parse(b.data, b.len, 4, &o, NULL) == -1)
-			continue;
-		if (pns_json_num(o, "expires", &exp) == -1 || exp < (double)now)
-			(void)unlink(path);
-		json_object_put(o);
+		if (fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < now - ttl)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
 	}
-	pns_buf_release(&b);
 	(void)closedir(d);
 }
 
@@ -87,7 +97,7 @@ pns_state_create(const struct pns_config *cfg, const struct pns_platform *p,
 	st->expires = now + ttl;
 	if (pns_store_path(cfg, dir, sizeof(dir), PNS_DIR_STATE, NULL, err) == -1)
 		return -1;
-	sweep(dir, now);
+	sweep(dir, now, ttl);
 	if ((o = json_object_new_object()) == NULL)
 		return pns_err_set(err, PNS_ENOMEM, "out of memory");
 	json_object_object_add(o, "nonce", json_object_new_string(st->nonce));

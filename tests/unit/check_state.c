@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* One-time OIDC state records. */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 
 #include "pns_state.h"
 #include "pns_store.h"
+#include "pns_util.h"
 #include "unit.h"
 
 static struct pns_config	cfg;
@@ -108,6 +111,76 @@ START_TEST(state_consumed_by_one_racer)
 }
 END_TEST
 
+/* data_dir/state/<H(state)>.json, or, for name ".swept", the stamp. */
+static void
+state_path(const char *state, const char *name, char *out, size_t size)
+{
+	const char	*f[1] = { state };
+	char		 h[65];
+
+	if (name == NULL) {
+		pns_hash_fields(h, 1, f);
+		(void)snprintf(out, size, "%s/state/%s.json", cfg.data_dir, h);
+	} else
+		(void)snprintf(out, size, "%s/state/%s", cfg.data_dir, name);
+}
+
+/* Sets path's mtime to ago seconds before now. */
+static void
+age(const char *path, time_t now, time_t ago)
+{
+	struct timespec	ts[2] = { { now - ago, 0 }, { now - ago, 0 } };
+
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/*
+ * Regression: every /login read and parsed the record of every pending
+ * login to find the expired ones, so a flood of /login requests (no
+ * credentials needed) made each later login slower, quadratically.  A
+ * sweep now goes by the age of each file and runs at most once a minute.
+ */
+START_TEST(state_sweep_by_age_and_seldom)
+{
+	struct pns_state	old, young, st, late;
+	char			path[1200], young_path[1200], late_path[1200];
+	char			stamp[1200];
+	time_t			now = time(NULL);
+
+	ck_assert_int_eq(pns_state_create(&cfg, &plat, "https://t/x", now, 600,
+	    &old, NULL), 0);
+	ck_assert_int_eq(pns_state_create(&cfg, &plat, "https://t/x", now, 600,
+	    &young, NULL), 0);
+	state_path(old.state, NULL, path, sizeof(path));
+	state_path(young.state, NULL, young_path, sizeof(young_path));
+	state_path(NULL, ".swept", stamp, sizeof(stamp));
+	age(path, now, 700);
+	age(young_path, now, 500);
+	/* The last sweep was two minutes ago: this login sweeps. */
+	age(stamp, now, 120);
+	ck_assert_int_eq(pns_state_create(&cfg, &plat, "https://t/x", now, 600,
+	    &st, NULL), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	/* Its twin, younger than the lifetime, stays and still works. */
+	ck_assert_int_eq(access(young_path, F_OK), 0);
+	ck_assert_int_eq(pns_state_consume(&cfg, young.state, now, &st, NULL),
+	    0);
+	/* A sweep ran just now: the next login does not scan again. */
+	ck_assert_int_eq(pns_state_create(&cfg, &plat, "https://t/x", now, 600,
+	    &late, NULL), 0);
+	state_path(late.state, NULL, late_path, sizeof(late_path));
+	age(late_path, now, 700);
+	ck_assert_int_eq(pns_state_create(&cfg, &plat, "https://t/x", now, 600,
+	    &st, NULL), 0);
+	ck_assert_int_eq(access(late_path, F_OK), 0);
+	/* A minute later it does. */
+	age(stamp, now, 61);
+	ck_assert_int_eq(pns_state_create(&cfg, &plat, "https://t/x", now, 600,
+	    &st, NULL), 0);
+	ck_assert_int_eq(access(late_path, F_OK), -1);
+}
+END_TEST
+
 static Suite *
 state_suite(void)
 {
@@ -119,6 +192,7 @@ state_suite(void)
 	tcase_add_test(tc, state_expires);
 	tcase_add_test(tc, state_unknown);
 	tcase_add_test(tc, state_consumed_by_one_racer);
+	tcase_add_test(tc, state_sweep_by_age_and_seldom);
 	suite_add_tcase(s, tc);
 	return s;
 }
