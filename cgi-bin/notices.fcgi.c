@@ -33,6 +33,7 @@
 #include "pns_commit.h"
 #include "pns_config.h"
 #include "pns_deliver.h"
+#include "pns_http.h"
 #include "pns_log.h"
 #include "pns_receiver.h"
 #include "pns_store.h"
@@ -315,6 +316,21 @@ dispatch_main(void)
 	return 0;
 }
 
+/*
+ * The child that makes a key set fetch for this program
+ * (pns_http_get_in_child).  Only when no web server started this
+ * process: Apache's mod_cgi passes a query string without '=' as
+ * arguments, and a request must not be able to make the receiver GET
+ * any URL and answer with what came back.
+ */
+static int
+http_get_main(int argc, char *argv[])
+{
+	if (getenv("GATEWAY_INTERFACE") != NULL)
+		return 2;
+	return pns_http_child_main(argc, argv);
+}
+
 static void
 handle(struct worker *w)
 {
@@ -498,8 +514,17 @@ main(int argc, char *argv[])
 	pns_log_init("notices.fcgi", PNS_LOG_INFO);
 	if (argc == 2 && strcmp(argv[1], DISPATCH_ARG) == 0)
 		return dispatch_main();
+	if (argc >= 2 && strcmp(argv[1], PNS_HTTP_CHILD_ARG) == 0)
+		return http_get_main(argc, argv);
 	setup_process();
-	/* libcurl is loaded by the first key set fetch, not here. */
+	/*
+	 * Key sets are fetched by a child, which loads libcurl and takes it
+	 * away when it exits: loaded here, libcurl and its thirty libraries
+	 * would stay resident for the life of the process after one fetch.
+	 * Set before any thread starts.  The delivery worker (above) POSTs
+	 * in-process anyway.
+	 */
+	pns_http_get_in_child();
 	if (FCGX_Init() != 0) {
 		pns_log(PNS_LOG_ERROR, "startup: FCGX_Init failed");
 		return 1;

@@ -23,10 +23,39 @@ int	pns_http_global_init(struct pns_err *err);
 
 /*
  * GETs url into body (whose max is the size cap) and requires a 200
- * answer.  timeout is in seconds.
+ * answer.  timeout is in seconds.  Fails with PNS_ELIMIT ("answer larger
+ * than N bytes"), or PNS_ENET with libcurl's message or "HTTP status N".
+ * In a process that called pns_http_get_in_child, the GET is made by a
+ * child process, with the same results.
  */
 int	pns_http_get(const char *url, long timeout, struct pns_buf *body,
 	    struct pns_err *err);
+
+/* argv[1] of the child that makes a GET (pns_http_child_main). */
+#define PNS_HTTP_CHILD_ARG	"--http-get"
+
+/*
+ * From now on pns_http_get runs each GET in a short-lived child: this
+ * program again (/proc/self/exe) with argv[1] PNS_HTTP_CHILD_ARG, whose
+ * main must then call pns_http_child_main.  libcurl and its libraries
+ * are then mapped in the child alone, not kept resident by a long-lived
+ * process that needs one fetch now and then.  The child's environment is
+ * only what libcurl and OpenSSL read here (proxy and CA variables, the
+ * library path, sanitizer options), taken now.  The child is given
+ * timeout and a few seconds more to start, then killed.  To be called
+ * once, at start, before any thread or request.
+ */
+void	pns_http_get_in_child(void);
+
+/*
+ * The child's side, for main: argv is { name, PNS_HTTP_CHILD_ARG, url,
+ * timeout, size cap }.  Makes the GET here and writes its outcome to
+ * standard output for the parent.  Returns the exit status: 0 when an
+ * outcome was written (a failed GET included), 1 when not, 2 for
+ * arguments that are not the parent's.  The caller decides whether this
+ * process may act as the child at all.
+ */
+int	pns_http_child_main(int argc, char *argv[]);
 
 /* One outgoing request, for the calls that send a body or a token. */
 struct pns_http_call {

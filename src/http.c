@@ -10,20 +10,48 @@
  * still gives the types and constants; the functions are called through
  * the table below, filled once under pthread_once so that threads may
  * race to the first request.
+ *
+ * Once loaded, libcurl stays: dlclose after curl_global_cleanup leaves
+ * several of its libraries mapped (they are marked not to be unloaded).
+ * A long-lived process that only GETs a key set now and then therefore
+ * asks for its GETs to be made by a child (pns_http_get_in_child), which
+ * takes libcurl with it when it exits.  The child writes to its standard
+ * output one head, "CC LLLLLLLLLLLLLLLLLLLL\n" (the pns_code, two
+ * digits; a length, twenty), then that many bytes: the body when the
+ * code is PNS_OK, else the error message.  A fixed head needs no parser
+ * and the length bounds every read.
  */
+#include <sys/wait.h>
+
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
+#include "pns_child.h"
 #include "pns_http.h"
 #include "banned.h"
 
 /* The soname of Debian's libcurl4 (the ABI <curl/curl.h> describes). */
 #define CURL_SONAME	"libcurl.so.4"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+/* The head the GET child writes first, without its NUL. */
+#define CHILD_HEAD_LEN	24
+/* Seconds beyond the GET's timeout for the child to start and load
+ * libcurl before it is killed. */
+#define CHILD_GRACE	5
+/* The largest size cap and timeout a child accepts. */
+#define CHILD_MAX_BYTES	(1L << 30)
+#define CHILD_MAX_SECS	86400
+
+_Static_assert(PNS_CODE__MAX <= 99, "a pns_code must fit two digits");
 
 static struct curlfn {
 	CURLcode	 (*global_init)(long);
@@ -209,8 +237,9 @@ out:
 	return ret;
 }
 
-int
-pns_http_get(const char *url, long timeout, struct pns_buf *body,
+/* pns_http_get in this process. */
+static int
+get_here(const char *url, long timeout, struct pns_buf *body,
     struct pns_err *err)
 {
 	CURL		*c;
@@ -258,4 +287,204 @@ pns_http_get(const char *url, long timeout, struct pns_buf *body,
 out:
 	fn.easy_cleanup(c);
 	return ret;
+}
+
+/* Set once at start by pns_http_get_in_child, read-only afterwards. */
+static int	 get_in_child;
+static char	*child_env[16];
+
+/*
+ * What libcurl and OpenSSL read from the environment, and nothing else:
+ * a CGI's environment holds the request (and GATEWAY_INTERFACE, which
+ * the child's main refuses).  Not HTTP_PROXY, which a CGI gets from a
+ * request's Proxy header and libcurl ignores for that reason.
+ */
+static const char *const child_vars[] = {
+	"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+	"no_proxy", "NO_PROXY",
+	"SSL_CERT_FILE", "SSL_CERT_DIR",	/* OpenSSL's CA locations */
+	"LD_LIBRARY_PATH",			/* where libcurl is found */
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+};
+
+_Static_assert(NELEM(child_vars) < NELEM(child_env),
+    "child_env needs room for every variable and the NULL");
+
+void
+pns_http_get_in_child(void)
+{
+	extern char	**environ;
+	size_t		  i, j, len, n = 0;
+
+	for (i = 0; environ != NULL && environ[i] != NULL; i++) {
+		for (j = 0; j < NELEM(child_vars); j++) {
+			len = strlen(child_vars[j]);
+			if (strncmp(environ[i], child_vars[j], len) == 0 &&
+			    environ[i][len] == '=')
+				break;
+		}
+		/* A name given twice is passed once, the first. */
+		if (j < NELEM(child_vars) && n < NELEM(child_env) - 1)
+			child_env[n++] = environ[i];
+	}
+	child_env[n] = NULL;
+	get_in_child = 1;
+}
+
+/* Parses the child's head into *code and *len; -1 if malformed. */
+static int
+parse_head(char *head, int *code, size_t *len)
+{
+	const char	*e1, *e2;
+
+	if (head[2] != ' ' || head[CHILD_HEAD_LEN - 1] != '\n')
+		return -1;
+	head[2] = head[CHILD_HEAD_LEN - 1] = '\0';
+	*code = (int)pns_strtonum(head, PNS_OK, PNS_CODE__MAX - 1, &e1);
+	*len = (size_t)pns_strtonum(head + 3, 0, CHILD_MAX_BYTES, &e2);
+	return e1 == NULL && e2 == NULL ? 0 : -1;
+}
+
+/*
+ * Reads the child's outcome from fd: 1 when it was read whole (then 0
+ * and body filled, or err set as the child's GET failed, in *ret), 0
+ * when it was not.
+ */
+static int
+read_outcome(int fd, struct pns_buf *body, const struct timespec *deadline,
+    int *ret, struct pns_err *err)
+{
+	char	head[CHILD_HEAD_LEN + 1], msg[sizeof(err->msg)];
+	size_t	len;
+	int	code;
+
+	if (pns_child_read(fd, head, CHILD_HEAD_LEN, deadline) != CHILD_HEAD_LEN ||
+	    parse_head(head, &code, &len) == -1)
+		return 0;
+	if (code != PNS_OK) {
+		if (len >= sizeof(msg) ||
+		    pns_child_read(fd, msg, len, deadline) != len)
+			return 0;
+		msg[len] = '\0';
+		*ret = pns_err_set(err, (enum pns_code)code, "%s", msg);
+		return 1;
+	}
+	/* The child was given body->max: more is not its answer. */
+	if (len > body->max - body->len ||
+	    pns_buf_reserve(body, len, NULL) == -1 ||
+	    pns_child_read(fd, body->data + body->len, len, deadline) != len)
+		return 0;
+	body->len += len;
+	body->data[body->len] = '\0';
+	*ret = 0;
+	return 1;
+}
+
+/* pns_http_get in a child; see pns_http_get_in_child. */
+static int
+get_in_a_child(const char *url, long timeout, struct pns_buf *body,
+    struct pns_err *err)
+{
+	static char	 arg[] = PNS_HTTP_CHILD_ARG;
+	char		 secs[24], max[24];
+	/* posix_spawn does not write to argv; the type lacks the const
+	 * for old code's sake (POSIX rationale of exec). */
+	char		*argv[] = { program_invocation_short_name, arg,
+			    (char *)url, secs, max, NULL };
+	struct timespec	 deadline;
+	pid_t		 pid;
+	int		 p[2], status = 0, ret = -1, whole, exited;
+
+	(void)snprintf(secs, sizeof(secs), "%ld", timeout);
+	(void)snprintf(max, sizeof(max), "%zu", body->max - body->len);
+	/* Close-on-exec: a child another thread starts now must not hold
+	 * the write end, or this one would never see its end of file. */
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return pns_err_sys(err, "pipe");
+	if (pns_child_spawn(&pid, "/proc/self/exe", argv, child_env, -1, p[1],
+	    err) == -1) {
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return -1;
+	}
+	(void)close(p[1]);
+	pns_child_deadline(&deadline, timeout + CHILD_GRACE);
+	whole = read_outcome(p[0], body, &deadline, &ret, err);
+	/* A child still writing gets EPIPE (or SIGPIPE) and ends. */
+	(void)close(p[0]);
+	exited = pns_child_wait(pid, &status, &deadline);
+	if (whole)
+		return ret;
+	if (!exited)
+		return pns_err_set(err, PNS_ENET, "GET of %s took more than "
+		    "%ld s; its process was killed", url,
+		    timeout + CHILD_GRACE);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return pns_err_set(err, PNS_ENET, "GET process gave a "
+		    "malformed answer");
+	return pns_child_status_err(err, PNS_ENET, "GET process", status);
+}
+
+int
+pns_http_get(const char *url, long timeout, struct pns_buf *body,
+    struct pns_err *err)
+{
+	if (get_in_child)
+		return get_in_a_child(url, timeout, body, err);
+	return get_here(url, timeout, body, err);
+}
+
+/* Writes all of buf to fd; -1 if it cannot. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	w;
+
+	while (len > 0) {
+		if ((w = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+pns_http_child_main(int argc, char *argv[])
+{
+	struct pns_buf	 body;
+	struct pns_err	 err;
+	const char	*e1, *e2, *out;
+	char		 head[CHILD_HEAD_LEN + 1];
+	long long	 secs, max;
+	size_t		 len;
+	int		 code, rc;
+
+	if (argc != 5 || strcmp(argv[1], PNS_HTTP_CHILD_ARG) != 0)
+		return 2;
+	secs = pns_strtonum(argv[3], 0, CHILD_MAX_SECS, &e1);
+	max = pns_strtonum(argv[4], 0, CHILD_MAX_BYTES, &e2);
+	if (e1 != NULL || e2 != NULL)
+		return 2;
+	pns_buf_init(&body, (size_t)max);
+	pns_err_clear(&err);
+	if (get_here(argv[2], (long)secs, &body, &err) == 0) {
+		code = PNS_OK;
+		out = body.data != NULL ? body.data : "";
+		len = body.len;
+	} else {
+		if (err.code == PNS_OK)
+			(void)pns_err_set(&err, PNS_ENET, "GET failed");
+		code = (int)err.code;
+		out = err.msg;
+		len = strlen(err.msg);
+	}
+	(void)snprintf(head, sizeof(head), "%02d %020zu\n", code, len);
+	rc = write_all(STDOUT_FILENO, head, CHILD_HEAD_LEN) == 0 &&
+	    write_all(STDOUT_FILENO, out, len) == 0 ? 0 : 1;
+	pns_buf_release(&body);
+	return rc;
 }

@@ -240,20 +240,8 @@ class Server:
         """Process ids of the notices.fcgi processes lighttpd spawned."""
         if self.proc is None:
             return set()
-        pids = set()
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = (Path("/proc") / entry / "stat").read_text()
-                cmd = (Path("/proc") / entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            # Field 4 (ppid) follows the parenthesised command name.
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == self.proc.pid and b"notices.fcgi" in cmd:
-                pids.add(int(entry))
-        return pids
+        return {pid for pid, cmd in child_processes(self.proc.pid)
+                if b"notices.fcgi" in cmd}
 
     def stop_lighttpd(self):
         if self.proc is None:
@@ -351,6 +339,23 @@ class Server:
         head, _, body = reply.partition(b"\r\n\r\n")
         status = int(head.split(b" ", 2)[1]) if head else 0
         return status, head.decode("latin-1"), body
+
+
+def child_processes(ppid):
+    """(pid, command line) of each process whose parent is ppid."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = (Path("/proc") / entry / "stat").read_text()
+            cmd = (Path("/proc") / entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        # Field 4 (ppid) follows the parenthesised command name.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == ppid:
+            found.append((int(entry), cmd))
+    return found
 
 
 def _alive_fcgi(pid):

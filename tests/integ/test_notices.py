@@ -1106,6 +1106,72 @@ class T14Volume(ReceiverTest):
         self.assertEqual(len(SRV.notices()), before + accepted)
 
 
+class T15FetchInChild(ReceiverTest):
+    """notices.fcgi has its key set fetches made by a child process
+    (itself, started with --http-get), so that libcurl, loaded for a
+    fetch, goes away with that child instead of staying resident in the
+    FastCGI process for the rest of its life."""
+
+    def wait_past_refetch_interval(self):
+        time.sleep(H.JWKS_REFETCH_INTERVAL + 1.5)
+
+    @staticmethod
+    def maps(pid):
+        with open("/proc/%d/maps" % pid) as f:
+            return f.read()
+
+    def test_fetch_leaves_no_libcurl_mapped(self):
+        # Guards the memory goal: a FastCGI process that fetched a key
+        # set must not keep libcurl.  The fetch must really happen (a
+        # new kid, past the refetch interval), and the maps must be
+        # readable: libcrypto, which verification uses, is there.
+        self.wait_past_refetch_interval()
+        new_kid = PF.add_key()
+        before = PF.fetch_count
+        self.assert_accepted(PF.mint(kid=new_kid))
+        self.assertEqual(PF.fetch_count, before + 1, "no key set fetch")
+        pids = SRV.fcgi_pids()
+        self.assertEqual(len(pids), 2, pids)
+        for pid in pids:
+            maps = self.maps(pid)
+            self.assertIn("libcrypto", maps)
+            self.assertFalse("libcurl" in maps,
+                             "notices.fcgi %d has libcurl mapped" % pid)
+            # The fetching child was reaped: no zombie, nothing left.
+            self.assertEqual(H.child_processes(pid), [])
+
+    def test_fetch_error_reaches_the_log_intact(self):
+        # Guards the child's report: the error of a fetch made in the
+        # child is logged by the receiver as libcurl's GET would give it
+        # in process.  Its twin, the working key set, is accepted.
+        self.wait_past_refetch_interval()
+        self.assert_rejected(PF.mint(claims={"iss": BROKEN_ISSUER}),
+                             "jwks_unavailable", status=503)
+        self.assertIn("fetching key set %s: HTTP status 404" %
+                      PF.url("/no-such-key-set"), SRV.error_log())
+        self.assert_accepted(PF.mint(claims={"iss": ISSUER}))
+
+    def test_child_mode_refused_under_a_web_server(self):
+        # Guards against an open proxy: Apache's mod_cgi turns a query
+        # string without '=' into arguments, so a request could start
+        # the child mode and have the receiver GET any URL and echo the
+        # answer.  With GATEWAY_INTERFACE set the mode does nothing; its
+        # twin, started as notices.fcgi starts it, fetches.
+        args = [str(H.FCGI), "--http-get", PF.jwks_url, "5", "65536"]
+        env = {"PATH": "/usr/bin:/bin"}
+        before = PF.fetch_count
+        res = subprocess.run(args, env=dict(env, GATEWAY_INTERFACE="CGI/1.1"),
+                             capture_output=True, timeout=30)
+        self.assertEqual(res.returncode, 2)
+        self.assertEqual(res.stdout, b"")
+        self.assertEqual(PF.fetch_count, before)
+        res = subprocess.run(args, env=env, capture_output=True, timeout=30)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(PF.fetch_count, before + 1)
+        self.assertTrue(res.stdout.startswith(b"00 "), res.stdout[:40])
+        self.assertEqual(json.loads(res.stdout[24:]), PF.jwks())
+
+
 class T99Alive(ReceiverTest):
     """Runs last: after every bad input above, the same processes still
     answer a valid notice."""
@@ -1119,7 +1185,8 @@ class T99Alive(ReceiverTest):
 
 ORDER = [T01Platform, T02Accept, T03Dedup, T04Batch, T05Algorithm,
          T06Header, T07Claims, T08Signature, T09Malformed, T10Canvas,
-         T11KeyRotation, T12Http, T13PlainCgi, T14Volume, T99Alive]
+         T11KeyRotation, T12Http, T13PlainCgi, T14Volume, T15FetchInChild,
+         T99Alive]
 
 
 def main():

@@ -15,17 +15,24 @@
 #define FIXTURES "tests/fixtures"
 #endif
 
+/* Runs suite (and frees it); returns main's exit status. */
+static inline int
+unit_run(Suite *suite)
+{
+	SRunner	*sr = srunner_create(suite);
+	int	 failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 #define TEST_MAIN(suite_fn)						\
 int									\
 main(void)								\
 {									\
-	SRunner	*sr = srunner_create(suite_fn());			\
-	int	 failed;						\
-									\
-	srunner_run_all(sr, CK_ENV);					\
-	failed = srunner_ntests_failed(sr);				\
-	srunner_free(sr);						\
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;		\
+	return unit_run(suite_fn());					\
 }
 
 #endif

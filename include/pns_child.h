@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Short-lived child processes, started safely from a threaded program:
+ * posix_spawn (no code runs between fork and exec), default signal
+ * dispositions and an empty mask (not our ignored SIGPIPE, not a
+ * thread's blocked signals), none of our descriptors beyond 0 to 2
+ * (locks, sockets, the FastCGI listener), a process group of its own so
+ * that a timeout kills whatever it started too, and "/" as the working
+ * directory.  The caller waits for it against a deadline; a child is
+ * always reaped, so none is left a zombie.
+ */
+#ifndef PNS_CHILD_H
+#define PNS_CHILD_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <time.h>
+
+#include "pns_err.h"
+
+/*
+ * Starts path with argv and exactly the environment envp.  Its standard
+ * input is in and its standard output out (descriptors of ours, left
+ * open here), /dev/null where -1; its standard error is ours.  Fails
+ * with PNS_ESYS ("cannot run path: ...").
+ */
+int	pns_child_spawn(pid_t *pid, const char *path, char *const argv[],
+	    char *const envp[], int in, int out, struct pns_err *err);
+
+/* A deadline seconds from now, on the monotonic clock. */
+void	pns_child_deadline(struct timespec *deadline, long seconds);
+/* Milliseconds left until deadline, 0 or less once it has passed. */
+long	pns_child_ms_left(const struct timespec *deadline);
+
+/*
+ * Writes len bytes of buf to fd (non-blocking), or reads len bytes from
+ * fd into buf, unless fd fails, ends or stops taking them (EPIPE), or
+ * deadline passes, first.  Returns the number of bytes moved.
+ */
+size_t	pns_child_write(int fd, const char *buf, size_t len,
+	    const struct timespec *deadline);
+size_t	pns_child_read(int fd, char *buf, size_t len,
+	    const struct timespec *deadline);
+
+/*
+ * Waits for pid until deadline.  Returns 1 with its *status, or 0 when
+ * the deadline passed: its process group has then been killed and it
+ * has been reaped.
+ */
+int	pns_child_wait(pid_t pid, int *status, const struct timespec *deadline);
+
+/*
+ * Sets err to code with "<what> exited with status N", "<what> killed by
+ * signal N" or "<what> ended abnormally", from a waitpid status that is
+ * not a clean exit, and returns -1.
+ */
+int	pns_child_status_err(struct pns_err *err, enum pns_code code,
+	    const char *what, int status);
+
+#endif
