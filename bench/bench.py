@@ -950,7 +950,7 @@ def machine():
                 ver["lighttpd"].split(" - ")[0],
                 ver["wrk"].split(" Copyright")[0], ver["node"], jose,
                 ver["openssl"].split(" (Library")[0],
-                "data on " + _fs_of(RESULTS)))
+                "data on " + _fs_of(RUNS_DIR.parent)))
 
 
 def _fs_of(path):
@@ -1175,7 +1175,7 @@ def parse_configs(text, batch):
 
 
 def main():
-    global FCGI_PROCS, FCGI_THREADS
+    global FCGI_PROCS, FCGI_THREADS, RUNS_DIR
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=int,
                     default=int(os.environ.get("BENCH_DURATION", "10")),
@@ -1215,6 +1215,10 @@ def main():
                     "default %d): how many requests one process has in "
                     "flight, and so how many one group commit can cover"
                     % FCGI_THREADS)
+    ap.add_argument("--runs-dir", type=Path, default=None,
+                    help="where the receivers' data directories go (default "
+                    "bench/results/runs); for comparing file systems, e.g. a "
+                    "journaled ext4 against the one bench/ is on")
     ap.add_argument("--targets", default=",".join(TARGETS),
                     help="receivers to run (default fcgi,node,ceiling)")
     ap.add_argument("--speed-seconds", type=int, default=4,
@@ -1230,6 +1234,8 @@ def main():
     args = ap.parse_args()
     FCGI_PROCS = max(1, args.fcgi_procs)
     FCGI_THREADS = max(1, args.threads)
+    if args.runs_dir is not None:
+        RUNS_DIR = args.runs_dir.resolve() / "pns-bench-runs"
     targets = [t for t in args.targets.split(",") if t]
     for t in targets:
         if t not in TARGETS:
