@@ -3,9 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Keys are built as OpenSSL's (deprecated) RSA objects, not through the
+ * provider interface: verifying with them (pns_jws_verify) never loads
+ * a provider, which costs a CGI process a millisecond or more before
+ * its first signature check.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include "pns_json.h"
 #include "pns_jwk.h"
@@ -51,9 +57,7 @@ EVP_PKEY *
 pns_rsa_from_ne(const char *n64, const char *e64, struct pns_err *err)
 {
 	BIGNUM		*n = NULL, *e = NULL;
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
-	EVP_PKEY_CTX	*ctx = NULL;
+	RSA		*rsa = NULL;
 	EVP_PKEY	*pkey = NULL;
 	int		 bits;
 
@@ -73,20 +77,21 @@ pns_rsa_from_ne(const char *n64, const char *e64, struct pns_err *err)
 		pns_err_set(err, PNS_EINVAL, "RSA exponent refused");
 		goto out;
 	}
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+	if ((rsa = RSA_new()) == NULL || RSA_set0_key(rsa, n, e, NULL) != 1) {
 		pns_err_set(err, PNS_ECRYPTO, "cannot build RSA key");
-		pkey = NULL;
+		goto out;
 	}
+	n = e = NULL;		/* rsa owns them now */
+	if ((pkey = EVP_PKEY_new()) == NULL ||
+	    EVP_PKEY_assign_RSA(pkey, rsa) != 1) {
+		pns_err_set(err, PNS_ECRYPTO, "cannot build RSA key");
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+		goto out;
+	}
+	rsa = NULL;		/* and pkey owns rsa */
 out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
+	RSA_free(rsa);
 	BN_free(n);
 	BN_free(e);
 	return pkey;
