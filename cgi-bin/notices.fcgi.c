@@ -47,6 +47,9 @@ struct io {
 /* How long a delivery worker waits for retries coming due. */
 #define DELIVERY_LINGER	120
 #define THREADS_DEFAULT	16
+/* A thread keeps a body buffer this large between requests; a batch's
+ * larger one goes back to the system once answered. */
+#define BODY_KEEP	(64 * 1024)
 #define THREADS_MAX	64
 /* argv[1] of the delivery worker this program starts (kick_delivery). */
 #define DISPATCH_ARG	"--dispatch"
@@ -402,6 +405,10 @@ serve(void *arg)
 		handle(w);
 		respond(&w->io, &w->resp);
 		FCGX_Finish_r(&w->req);
+		if (w->ready && w->body.cap > BODY_KEEP) {
+			pns_buf_release(&w->body);
+			pns_buf_init(&w->body, (size_t)w->app->cfg.max_body_bytes);
+		}
 		kick_delivery(w, queued, 0);
 	}
 	/* A listener that fails for good ends the process, not one thread. */
@@ -454,6 +461,12 @@ serve_fcgi(struct app *app)
 	 * threads that mostly wait on the disk.  Two arenas are plenty.
 	 */
 	(void)mallopt(M_ARENA_MAX, 2);
+	/*
+	 * A fixed threshold: blocks above it (batch bodies, their parsed
+	 * trees' largest arrays) are mapped and unmapped, not kept in the
+	 * heap; glibc would otherwise raise it after the first large free.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, BODY_KEEP);
 	/* Threads inherit the mask: stop signals come here only. */
 	(void)pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	for (i = 0; i < n; i++) {
