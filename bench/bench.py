@@ -71,7 +71,7 @@ WARMUP = 16
 TARGETS = ("fcgi", "node", "ceiling")
 PROCS = 2               # the Node peer's cluster workers, fixed
 FCGI_PROCS = 2          # FastCGI processes under lighttpd (--fcgi-procs)
-FCGI_THREADS = 16       # threads per notices.fcgi process (--threads)
+FCGI_THREADS = 8        # threads per notices.fcgi process (--threads)
 
 # The figures, checked at the end of every run.
 GOAL_RATIO_NODE = 4.0

@@ -6,7 +6,7 @@
  * answers one request.  Every decision is in the library; this file only
  * moves bytes between the server and the receiver.
  *
- * A FastCGI process runs PNS_THREADS threads (default 16), each with its
+ * A FastCGI process runs PNS_THREADS threads (default 8), each with its
  * own receiver, accepting in turn on the server's socket.  Several
  * requests in flight per process is what lets one group commit
  * (pns_commit.h) cover many of them; mod_fcgid sends a process one
@@ -46,7 +46,7 @@ struct io {
 
 /* How long a delivery worker waits for retries coming due. */
 #define DELIVERY_LINGER	120
-#define THREADS_DEFAULT	16
+#define THREADS_DEFAULT	8
 /* A thread keeps a body buffer this large between requests; a batch's
  * larger one goes back to the system once answered. */
 #define BODY_KEEP	(64 * 1024)
