@@ -183,6 +183,7 @@ struct worker {
 	pthread_t		 tid;
 	FCGX_Request		 req;
 	struct io		 io;
+	int			 in_accept;	/* under wake_lock */
 	int			 ready;		/* rcv and body set up */
 	struct pns_receiver	 rcv;
 	struct pns_buf		 body;
@@ -190,6 +191,8 @@ struct worker {
 };
 
 static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Guards in_accept: only a thread inside accept is woken at shutdown. */
+static pthread_mutex_t	wake_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * Loads the configuration named by PNS_CONFIG, looking at the request's
@@ -387,6 +390,14 @@ worker_release(struct worker *w)
 	}
 }
 
+static void
+set_in_accept(struct worker *w, int in)
+{
+	(void)pthread_mutex_lock(&wake_lock);
+	w->in_accept = in;
+	(void)pthread_mutex_unlock(&wake_lock);
+}
+
 /* One FastCGI thread: accept (one thread at a time), answer, repeat. */
 static void *
 serve(void *arg)
@@ -397,7 +408,9 @@ serve(void *arg)
 
 	for (;;) {
 		(void)pthread_mutex_lock(&accept_lock);
+		set_in_accept(w, 1);
 		rc = stopping ? -1 : FCGX_Accept_r(&w->req);
+		set_in_accept(w, 0);
 		(void)pthread_mutex_unlock(&accept_lock);
 		if (rc < 0)
 			break;
@@ -437,8 +450,10 @@ thread_count(void)
 /*
  * The FastCGI pool: the threads accept while this one waits for a
  * signal; then no thread accepts again, and each ends once its request
- * is answered.  A thread inside accept() is woken with SIGUSR2, again
+ * is answered.  The thread inside accept() is woken with SIGUSR2, again
  * until it has ended, since the signal may arrive just before it blocks.
+ * Only that thread: a signal would cut short the reads and writes of one
+ * answering a request (EINTR), and that answer must still go out.
  */
 static int
 serve_fcgi(struct app *app)
@@ -496,7 +511,10 @@ serve_fcgi(struct app *app)
 		for (i = 0; i < started; i++) {
 			if (workers[i].app == NULL)
 				continue;
-			(void)pthread_kill(workers[i].tid, SIGUSR2);
+			(void)pthread_mutex_lock(&wake_lock);
+			if (workers[i].in_accept)
+				(void)pthread_kill(workers[i].tid, SIGUSR2);
+			(void)pthread_mutex_unlock(&wake_lock);
 			(void)clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 20 * 1000 * 1000;
 			if (ts.tv_nsec >= 1000000000L) {

@@ -303,6 +303,24 @@ def proc_exe(pid):
         return None
 
 
+def proc_args(pid):
+    """The arguments of a process after its name, [] if none or gone."""
+    try:
+        return Path("/proc/%d/cmdline" % pid).read_bytes().split(b"\0")[1:-1]
+    except OSError:
+        return []
+
+
+def proc_ppid(pid):
+    """The parent of a process, None if it is gone."""
+    try:
+        stat = Path("/proc/%d/stat" % pid).read_text()
+    except OSError:
+        return None
+    # After "pid (comm) state": comm may hold spaces and parentheses.
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 def pids_where(pred):
     out = set()
     for entry in os.listdir("/proc"):
@@ -654,10 +672,13 @@ class Deployment(H.Server):
                 res.stderr))
         return res
 
-    def fcgi_pids(self):
-        """The notices.fcgi processes of this deployment."""
+    def fcgi_pids(self, helpers=False):
+        """The notices.fcgi processes of this deployment: the FastCGI
+        servers, and with helpers the short-lived processes they start
+        from the same program (--http-get, --dispatch)."""
         target = str(self.fcgi_path)
-        return pids_where(lambda pid: proc_exe(pid) == target)
+        return pids_where(lambda pid: proc_exe(pid) == target and
+                          (helpers or not proc_args(pid)))
 
     def error_log(self):
         return self.machine.error_log() if self.machine else ""
@@ -1519,8 +1540,13 @@ class RootWay(Way):
             sender = threading.Thread(target=send, daemon=True)
             sender.start()
             port = keys.asked.get(timeout=30)
-            pid = pid_with_local_port(port, self.srv.fcgi_pids())
+            # The fetch itself runs in a child (--http-get) whose socket
+            # it is; the request waits in the child's parent.
+            pid = pid_with_local_port(port, self.srv.fcgi_pids(True))
+            if pid is not None and proc_args(pid):
+                pid = proc_ppid(pid)
             out["pid"] = pid
+            out["server"] = pid in self.srv.fcgi_pids()
             if pid is not None:
                 os.kill(pid, signal.SIGTERM)
             sender.join(timeout=60)
@@ -1543,6 +1569,7 @@ class RootWay(Way):
         out = self.sigterm_in_flight()
         pid, token = out["pid"], out["token"]
         self.assertIsNotNone(pid, "no notices.fcgi held the key fetch")
+        self.assertTrue(out["server"], "%d is not a FastCGI process" % pid)
         self.assertTrue(out["exited"], "notices.fcgi %d still runs" % pid)
         log = wait_until(lambda: "notices.fcgi[%d] info: stopping" % pid
                          in self.srv.error_log() and self.srv.error_log(),
