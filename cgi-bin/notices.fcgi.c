@@ -30,6 +30,7 @@
 
 #include <fcgiapp.h>
 
+#include "pns_child.h"
 #include "pns_commit.h"
 #include "pns_config.h"
 #include "pns_deliver.h"
@@ -262,6 +263,7 @@ kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 	static char	 name[] = "notices.fcgi", arg[] = DISPATCH_ARG;
 	char		*argv[] = { name, arg, NULL };
 	char		*envp[] = { app->config_env, NULL };
+	const char	*self = pns_child_self();
 	pid_t		 pid;
 	int		 fd;
 
@@ -290,7 +292,7 @@ kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 			(void)dup2(fd, STDERR_FILENO);
 	}
 	(void)close_range(STDERR_FILENO + 1, ~0U, 0);
-	(void)execve("/proc/self/exe", argv, envp);
+	(void)execve(self, argv, envp);
 	_exit(127);
 }
 

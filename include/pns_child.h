@@ -25,6 +25,16 @@
  * open here), /dev/null where -1; its standard error is ours.  Fails
  * with PNS_ESYS ("cannot run path: ...").
  */
+/*
+ * This program's path, for starting it again: /proc/self/exe read once.
+ * Executing "/proc/self/exe" itself would start whatever really runs the
+ * process, which under valgrind is valgrind's tool; reading the link
+ * gives the program (valgrind answers that read for it).  Call it once
+ * before threads or forks: a forked child of a threaded process may only
+ * use the string.
+ */
+const char *pns_child_self(void);
+
 int	pns_child_spawn(pid_t *pid, const char *path, char *const argv[],
 	    char *const envp[], int in, int out, struct pns_err *err);
 

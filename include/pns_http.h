@@ -36,7 +36,7 @@ int	pns_http_get(const char *url, long timeout, struct pns_buf *body,
 
 /*
  * From now on pns_http_get runs each GET in a short-lived child: this
- * program again (/proc/self/exe) with argv[1] PNS_HTTP_CHILD_ARG, whose
+ * program again (pns_child_self) with argv[1] PNS_HTTP_CHILD_ARG, whose
  * main must then call pns_http_child_main.  libcurl and its libraries
  * are then mapped in the child alone, not kept resident by a long-lived
  * process that needs one fetch now and then.  The child's environment is

@@ -5,13 +5,38 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "pns_child.h"
 #include "banned.h"
+
+static char		self_path[PATH_MAX];
+static pthread_once_t	self_once = PTHREAD_ONCE_INIT;
+
+static void
+resolve_self(void)
+{
+	ssize_t	n;
+
+	n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+	if (n > 0 && (size_t)n < sizeof(self_path) - 1)
+		self_path[n] = '\0';
+	else
+		(void)snprintf(self_path, sizeof(self_path), "/proc/self/exe");
+}
+
+const char *
+pns_child_self(void)
+{
+	(void)pthread_once(&self_once, resolve_self);
+	return self_path;
+}
 
 int
 pns_child_spawn(pid_t *pid, const char *path, char *const argv[],

@@ -328,6 +328,7 @@ pns_http_get_in_child(void)
 			child_env[n++] = environ[i];
 	}
 	child_env[n] = NULL;
+	(void)pns_child_self();
 	get_in_child = 1;
 }
 
@@ -401,7 +402,7 @@ get_in_a_child(const char *url, long timeout, struct pns_buf *body,
 	 * the write end, or this one would never see its end of file. */
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return pns_err_sys(err, "pipe");
-	if (pns_child_spawn(&pid, "/proc/self/exe", argv, child_env, -1, p[1],
+	if (pns_child_spawn(&pid, pns_child_self(), argv, child_env, -1, p[1],
 	    err) == -1) {
 		(void)close(p[0]);
 		(void)close(p[1]);

@@ -334,5 +334,11 @@ main(int argc, char *argv[])
 				(void)pause();
 		return pns_http_child_main(argc, argv);
 	}
-	return unit_run(http_suite());
+	/*
+	 * A process of its own per test: pns_http_get_in_child cannot be
+	 * turned off, and libcurl once loaded stays mapped, so tests sharing
+	 * one process (CK_FORK=no) would compare the child with itself and
+	 * see libcurl mapped by an earlier test.
+	 */
+	return unit_run_mode(http_suite(), 1);
 }
