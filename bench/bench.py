@@ -13,8 +13,8 @@ Each run starts a fresh receiver with an empty store, drives it with wrk
 for a fixed time (every request carrying notices no other request of the
 run carries), then reads the receiver's CPU time and resident memory
 from /proc, counts what it stored against what it acknowledged, and
-removes it.  Notices are signed here, by tests/integ/platform.py (Debian's
-python3-cryptography), never by the code under test.
+removes it.  Notices are signed here, by tests/integ/pns_platform.py
+(Debian's python3-cryptography), never by the code under test.
 
 Run with /usr/bin/python3.  Options: bench.py --help.
 """
@@ -22,7 +22,6 @@ Run with /usr/bin/python3.  Options: bench.py --help.
 import argparse
 import datetime
 import http.client
-import importlib.util
 import json
 import math
 import multiprocessing
@@ -90,17 +89,13 @@ _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY",
 
 
 def load_platform_module():
-    """tests/integ/platform.py under a private name: "platform" is the
-    standard library's."""
-    name = "pns_test_platform"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, ROOT / "tests" / "integ" / "platform.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """tests/integ/pns_platform.py, the independent signer; tests/integ
+    goes on the path for it and for the launch suite's modules."""
+    integ = str(ROOT / "tests" / "integ")
+    if integ not in sys.path:
+        sys.path.insert(0, integ)
+    import pns_platform
+    return pns_platform
 
 
 def log(msg):
@@ -1117,18 +1112,8 @@ def launch_cpu(count):
     children are never reaped during the measurement and so not counted.
     The platform, the browser's requests and the TLS-free loopback are
     tests/integ's (test_launch.py's flow, lti_platform.py)."""
-    integ = ROOT / "tests" / "integ"
     load_platform_module()
-    mods = {}
-    for name, file in (("pns_test_harness", "harness.py"),
-                       ("pns_test_lti_platform", "lti_platform.py"),
-                       ("pns_test_launch", "test_launch.py")):
-        spec = importlib.util.spec_from_file_location(name, integ / file)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-        mods[file] = mod
-    T = mods["test_launch.py"]
+    import test_launch as T
     T.setUpModule()
     try:
         dep = T.PF.new_deployment()

@@ -4,7 +4,7 @@
 It extends platform.TestPlatform (keys, JWKS, notice tokens) with what a
 tool meets when it is launched and registers its notice handlers, shaped
 after Canvas (see /work/shared/reference/pns-protocol.md, 2.1, 2.2, 2.7
-and 4) and written, like platform.py, with Debian's python3-jwt and
+and 4) and written, like pns_platform.py, with Debian's python3-jwt and
 python3-cryptography only, independently of the C code under test:
 
 * an OIDC authorization endpoint (GET or POST /auth) that checks the
@@ -33,9 +33,7 @@ import html
 import html.parser
 import http.client
 import json
-import os
 import secrets
-import sys
 import threading
 import time
 import urllib.parse
@@ -44,20 +42,7 @@ from http.server import BaseHTTPRequestHandler
 
 import jwt
 
-# platform.py must not be imported by the name "platform" (that is the
-# standard library's); share the module test_notices.py loads, or load it
-# by file name under the same private name.
-if "pns_test_platform" in sys.modules:
-    P = sys.modules["pns_test_platform"]
-else:
-    import importlib.util
-    _spec = importlib.util.spec_from_file_location(
-        "pns_test_platform",
-        os.path.join(os.path.dirname(os.path.realpath(__file__)),
-                     "platform.py"))
-    P = importlib.util.module_from_spec(_spec)
-    sys.modules["pns_test_platform"] = P
-    _spec.loader.exec_module(P)
+import pns_platform as P
 
 DELETE = P.DELETE
 apply_overrides = P.apply_overrides

@@ -8,7 +8,7 @@ all.  The application's side is played here: a /bin/sh hook written into
 the server's directory that records every call (stdin, environment,
 arguments, working directory, start time) and fails, hangs or blocks as
 the notice id asks, and a loopback HTTP server that checks the
-X-PNS-Signature HMAC.  The independent test platform (platform.py) signs
+X-PNS-Signature HMAC.  The independent test platform (pns_platform.py) signs
 the notices, Canvas's exact claim sets among them.
 
 Every rejection has a twin the same setup accepts, every "not delivered"
@@ -20,48 +20,29 @@ Run from the repository root:  /usr/bin/python3 tests/integ/test_delivery.py
 The last line of output is "integration: N passed, M failed".
 """
 
+import base64
+import calendar
+import datetime
+import fcntl
+import glob
+import hashlib
+import hmac
+import json
 import os
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
-# This directory holds platform.py, which must not shadow the standard
-# library's platform module: drop the directory from the path before
-# anything else is imported and load our modules by file name instead.
-_HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path[:] = [p for p in sys.path
-               if os.path.realpath(p or os.curdir) != _HERE]
-
-import base64  # noqa: E402
-import calendar  # noqa: E402
-import datetime  # noqa: E402
-import fcntl  # noqa: E402
-import glob  # noqa: E402
-import hashlib  # noqa: E402
-import hmac  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import unittest  # noqa: E402
-import uuid  # noqa: E402
-from http.server import BaseHTTPRequestHandler  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-
-def _load(name, filename):
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(_HERE, filename))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-P = _load("pns_test_platform", "platform.py")
-H = _load("pns_test_harness", "harness.py")
+import harness as H
+import pns_platform as P
 
 CLAIM_VERSION = P.CLAIM_VERSION
 CLAIM_NOTICE = P.CLAIM_NOTICE

@@ -32,47 +32,34 @@ The last line of output is "integration: N passed, M failed".
 PNS_KEEP_TMP=1 keeps each throwaway root (its path is printed).
 """
 
+import http.client
+import json
 import os
+import pwd
+import queue
+import re
+import shlex
+import shutil
+import signal
+import socketserver
+import stat
+import string
+import subprocess
 import sys
-
-# This directory holds platform.py, which must not shadow the standard
-# library's platform module: drop the directory from the path before
-# anything else is imported and load our modules by file name instead.
-_HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path[:] = [p for p in sys.path
-               if os.path.realpath(p or os.curdir) != _HERE]
-
-import http.client  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import pwd  # noqa: E402
-import queue  # noqa: E402
-import re  # noqa: E402
-import shlex  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import socketserver  # noqa: E402
-import stat  # noqa: E402
-import string  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import unittest  # noqa: E402
-import urllib.parse  # noqa: E402
-import uuid  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+import uuid
+from pathlib import Path
 
 
 # The launch suite's helpers (login, launch, the registration and
-# hello-world checks) are used as they are; it loads platform.py,
-# harness.py and lti_platform.py, shared from here through it.  They find
-# the tool through its module globals SRV, PF and lti_path, which each
-# deployment below points at itself.
-_spec = importlib.util.spec_from_file_location(
-    "pns_test_launch", os.path.join(_HERE, "test_launch.py"))
-T = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(T)
+# hello-world checks) are used as they are, with its harness, platform
+# and LTI platform.  They find the tool through its module globals SRV,
+# PF and lti_path, which each deployment below points at itself.
+import test_launch as T  # noqa: E402
 P, H, L = T.P, T.H, T.L
 
 DOC = H.ROOT / "docs" / "deploy.md"

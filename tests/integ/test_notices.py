@@ -2,7 +2,7 @@
 """Integration tests of the notice receiver against docs/receiver.md.
 
 A real lighttpd runs cgi-bin/notices.fcgi (two FastCGI processes sharing
-one data directory); an independent test platform (platform.py) signs
+one data directory); an independent test platform (pns_platform.py) signs
 notices and serves its keys.  Every rejection is checked for its exact
 error code and for leaving the store untouched, and has a twin that the
 same setup accepts, so a test cannot pass because everything is refused.
@@ -11,41 +11,21 @@ Run from the repository root:  /usr/bin/python3 tests/integ/test_notices.py
 The last line of output is "integration: N passed, M failed".
 """
 
+import hashlib
+import hmac
+import http.client
+import json
 import os
+import re
+import subprocess
 import sys
+import threading
+import time
+import unittest
+import uuid
 
-# This directory holds platform.py, which must not shadow the standard
-# library's platform module (imported indirectly by uuid, http.server...):
-# drop the directory from the path before anything else is imported and
-# load our modules by file name instead.
-_HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path[:] = [p for p in sys.path
-               if os.path.realpath(p or os.curdir) != _HERE]
-
-import hashlib  # noqa: E402
-import hmac  # noqa: E402
-import http.client  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import unittest  # noqa: E402
-import uuid  # noqa: E402
-
-
-def _load(name, filename):
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(_HERE, filename))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-P = _load("pns_test_platform", "platform.py")
-H = _load("pns_test_harness", "harness.py")
+import harness as H
+import pns_platform as P
 
 DELETE = P.DELETE
 CLAIM_VERSION = P.CLAIM_VERSION

@@ -25,41 +25,22 @@ Run from the repository root:  /usr/bin/python3 tests/integ/test_register.py
 The last line of output is "integration: N passed, M failed".
 """
 
+import base64
+import contextlib
+import hashlib
+import html
+import http.client
+import json
 import os
+import re
 import sys
+import time
+import unittest
+import urllib.parse
 
-# This directory holds platform.py, which must not shadow the standard
-# library's platform module: drop the directory from the path before
-# anything else is imported and load our modules by file name instead.
-_HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path[:] = [p for p in sys.path
-               if os.path.realpath(p or os.curdir) != _HERE]
-
-import base64  # noqa: E402
-import contextlib  # noqa: E402
-import hashlib  # noqa: E402
-import html  # noqa: E402
-import http.client  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import time  # noqa: E402
-import unittest  # noqa: E402
-import urllib.parse  # noqa: E402
-
-
-def _load(name, filename):
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(_HERE, filename))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-P = _load("pns_test_platform", "platform.py")
-H = _load("pns_test_harness", "harness.py")
-L = _load("pns_test_lti_platform", "lti_platform.py")
+import harness as H
+import lti_platform as L
+import pns_platform as P
 
 DELETE = P.DELETE
 HELLO = L.HELLO_WORLD
