@@ -263,7 +263,7 @@ kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 	static char	 name[] = "notices.fcgi", arg[] = DISPATCH_ARG;
 	char		*argv[] = { name, arg, NULL };
 	char		*envp[] = { app->config_env, NULL };
-	const char	*self = pns_child_self();
+	const char	*self;
 	pid_t		 pid;
 	int		 fd;
 
@@ -272,6 +272,8 @@ kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 	    !pns_deliver_due(&app->cfg, time(NULL))) ||
 	    !pns_deliver_slot_free(&app->cfg))
 		return;
+	/* Before the fork: its child may only use the string. */
+	self = pns_child_self();
 	if ((pid = fork()) == -1) {
 		pns_log(PNS_LOG_ERROR, "cannot start a delivery worker: %s",
 		    strerror(errno));
@@ -296,12 +298,7 @@ kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 	_exit(127);
 }
 
-/*
- * The delivery worker kick_delivery starts.  Only when no web server
- * started this process: Apache's mod_cgi passes a query string without
- * '=' as arguments, and a request must not be able to start a worker
- * that holds the connection for minutes.
- */
+/* The delivery worker kick_delivery starts. */
 static int
 dispatch_main(void)
 {
@@ -310,8 +307,7 @@ dispatch_main(void)
 	struct pns_err			err;
 	const char			*path;
 
-	if (getenv("GATEWAY_INTERFACE") != NULL ||
-	    (path = getenv("PNS_CONFIG")) == NULL)
+	if ((path = getenv("PNS_CONFIG")) == NULL)
 		return 2;
 	pns_err_clear(&err);
 	pns_config_defaults(&cfg);
@@ -325,18 +321,29 @@ dispatch_main(void)
 }
 
 /*
- * The child that makes a key set fetch for this program
- * (pns_http_get_in_child).  Only when no web server started this
- * process: Apache's mod_cgi passes a query string without '=' as
- * arguments, and a request must not be able to make the receiver GET
- * any URL and answer with what came back.
+ * This program's helper modes, chosen by argv[1]: the delivery worker
+ * (DISPATCH_ARG) and the child that makes a key set fetch
+ * (PNS_HTTP_CHILD_ARG).  1 with *rc set when argv names one.  They run
+ * only when no web server started this process: Apache's mod_cgi passes
+ * a query string without '=' as arguments, and a request must not be
+ * able to start a worker that holds the connection for minutes, or make
+ * the receiver GET any URL and answer with what came back.
  */
 static int
-http_get_main(int argc, char *argv[])
+helper_mode(int argc, char *argv[], int *rc)
 {
+	int	dispatch, get;
+
+	dispatch = argc == 2 && strcmp(argv[1], DISPATCH_ARG) == 0;
+	get = argc >= 2 && strcmp(argv[1], PNS_HTTP_CHILD_ARG) == 0;
+	if (!dispatch && !get)
+		return 0;
 	if (getenv("GATEWAY_INTERFACE") != NULL)
-		return 2;
-	return pns_http_child_main(argc, argv);
+		*rc = 2;
+	else
+		*rc = dispatch ? dispatch_main() :
+		    pns_http_child_main(argc, argv);
+	return 1;
 }
 
 static void
@@ -545,10 +552,8 @@ main(int argc, char *argv[])
 	int			rc = 0;
 
 	pns_log_init("notices.fcgi", PNS_LOG_INFO);
-	if (argc == 2 && strcmp(argv[1], DISPATCH_ARG) == 0)
-		return dispatch_main();
-	if (argc >= 2 && strcmp(argv[1], PNS_HTTP_CHILD_ARG) == 0)
-		return http_get_main(argc, argv);
+	if (helper_mode(argc, argv, &rc))
+		return rc;
 	setup_process();
 	/*
 	 * Key sets are fetched by a child, which loads libcurl and takes it

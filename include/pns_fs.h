@@ -24,6 +24,9 @@
  */
 int	pns_read_file(const char *path, struct pns_buf *b, struct pns_err *err);
 
+/* Writes all of data to fd, going on after EINTR; -1 (errno) if not. */
+int	pns_write_all(int fd, const void *data, size_t len);
+
 /* Replaces dir/name with data atomically and durably. */
 int	pns_write_atomic(const char *dir, const char *name, const void *data,
 	    size_t len, struct pns_err *err);

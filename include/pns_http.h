@@ -3,23 +3,14 @@
  * Outgoing HTTP through libcurl, loaded on first use, with the limits
  * every fetch of a platform document needs: http and https only, a
  * whole-exchange timeout, at most three redirects, and a size cap
- * enforced while the body streams in (not after).
+ * enforced while the body streams in (not after).  A missing libcurl
+ * fails the first request with PNS_ENET ("cannot load libcurl: ...").
  */
 #ifndef PNS_HTTP_H
 #define PNS_HTTP_H
 
 #include "pns_err.h"
 #include "pns_util.h"
-
-/*
- * Loads libcurl (dlopen of libcurl.so.4) and initialises it, once per
- * process; later calls only report how that went.  Thread-safe.  The
- * requests below call it themselves, so a program need not: calling it
- * early only brings a missing libcurl to light before the first request
- * and costs the loading even when no request is made.  Fails with
- * PNS_ENET ("cannot load libcurl: ...").
- */
-int	pns_http_global_init(struct pns_err *err);
 
 /*
  * GETs url into body (whose max is the size cap) and requires a 200

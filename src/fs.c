@@ -59,8 +59,8 @@ out:
 	return rc;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+pns_write_all(int fd, const void *data, size_t len)
 {
 	const char	*p = data;
 	ssize_t		 n;
@@ -106,7 +106,7 @@ write_temp(const char *dir, const void *data, size_t len, int nosync,
 	}
 	if (fd == -1)
 		return pns_err_set(err, PNS_ESYS, "no free temporary name");
-	if (write_all(fd, data, len) == -1 || (!nosync && fsync(fd) == -1)) {
+	if (pns_write_all(fd, data, len) == -1 || (!nosync && fsync(fd) == -1)) {
 		pns_err_sys(err, "write %s", tmp);
 		(void)close(fd);
 		(void)unlink(tmp);

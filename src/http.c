@@ -35,6 +35,7 @@
 #include <curl/curl.h>
 
 #include "pns_child.h"
+#include "pns_fs.h"
 #include "pns_http.h"
 #include "banned.h"
 
@@ -97,7 +98,7 @@ load(void)
 	/* RTLD_LOCAL: curl's dependencies stay out of the global scope. */
 	if ((h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
 		goto fail;
-	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+	for (i = 0; i < NELEM(syms); i++) {
 		if ((p = dlsym(h, syms[i].name)) == NULL)
 			goto fail;
 		/* POSIX makes a dlsym result usable as a function pointer;
@@ -141,8 +142,10 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-int
-pns_http_global_init(struct pns_err *err)
+/* Loads libcurl once per process (thread-safe); later calls only say
+ * how that went.  Every request calls it first. */
+static int
+load_curl(struct pns_err *err)
 {
 	if (pthread_once(&load_once, load) != 0)
 		return pns_err_set(err, PNS_ENET,
@@ -164,7 +167,7 @@ pns_http_request(struct pns_http_call *call, struct pns_buf *resp,
 	int			 n, ret = -1, ok = 1;
 
 	call->status = 0;
-	if (pns_http_global_init(err) == -1)
+	if (load_curl(err) == -1)
 		return -1;
 	if ((c = fn.easy_init()) == NULL)
 		return pns_err_set(err, PNS_ENOMEM, "curl_easy_init failed");
@@ -248,7 +251,7 @@ get_here(const char *url, long timeout, struct pns_buf *body,
 	long		 status = 0;
 	int		 ret = -1;
 
-	if (pns_http_global_init(err) == -1)
+	if (load_curl(err) == -1)
 		return -1;
 	if ((c = fn.easy_init()) == NULL)
 		return pns_err_set(err, PNS_ENOMEM, "curl_easy_init failed");
@@ -435,24 +438,6 @@ pns_http_get(const char *url, long timeout, struct pns_buf *body,
 	return get_here(url, timeout, body, err);
 }
 
-/* Writes all of buf to fd; -1 if it cannot. */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t	w;
-
-	while (len > 0) {
-		if ((w = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 pns_http_child_main(int argc, char *argv[])
 {
@@ -484,8 +469,8 @@ pns_http_child_main(int argc, char *argv[])
 		len = strlen(err.msg);
 	}
 	(void)snprintf(head, sizeof(head), "%02d %020zu\n", code, len);
-	rc = write_all(STDOUT_FILENO, head, CHILD_HEAD_LEN) == 0 &&
-	    write_all(STDOUT_FILENO, out, len) == 0 ? 0 : 1;
+	rc = pns_write_all(STDOUT_FILENO, head, CHILD_HEAD_LEN) == 0 &&
+	    pns_write_all(STDOUT_FILENO, out, len) == 0 ? 0 : 1;
 	pns_buf_release(&body);
 	return rc;
 }
