@@ -22,6 +22,7 @@ Run with /usr/bin/python3.  Options: bench.py --help.
 import argparse
 import datetime
 import http.client
+import importlib
 import json
 import math
 import multiprocessing
@@ -88,14 +89,14 @@ _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY",
                "HTTPS_PROXY", "ALL_PROXY")
 
 
-def load_platform_module():
-    """tests/integ/pns_platform.py, the independent signer; tests/integ
-    goes on the path for it and for the launch suite's modules."""
-    integ = str(ROOT / "tests" / "integ")
-    if integ not in sys.path:
-        sys.path.insert(0, integ)
-    import pns_platform
-    return pns_platform
+def integ(name):
+    """A module of tests/integ: pns_platform (the independent signer),
+    harness, test_launch.  Imported when first needed: the signer needs
+    python3-jwt, which only some modes use."""
+    path = str(ROOT / "tests" / "integ")
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    return importlib.import_module(name)
 
 
 def log(msg):
@@ -137,7 +138,7 @@ def make_pool(count):
     """Signs count distinct Canvas-shaped notices (plus the warm-up ones)
     with a fresh key, on every core, and writes them with the key set."""
     global _signer
-    P = load_platform_module()
+    P = integ("pns_platform")
     _signer = P.TestPlatform(ISSUER, CLIENT_ID, DEPLOYMENT)
     total = count + WARMUP
     log("signing %d notices (RS256, python3-cryptography) ..." % total)
@@ -228,17 +229,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def children_of(ppid):
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path("/proc/%s/stat" % entry).read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == ppid:
-            out.append(int(entry))
-    return out
+    return [pid for pid, _ in integ("harness").child_processes(ppid)]
 
 
 def cpu_seconds(pid):
@@ -1112,8 +1103,7 @@ def launch_cpu(count):
     children are never reaped during the measurement and so not counted.
     The platform, the browser's requests and the TLS-free loopback are
     tests/integ's (test_launch.py's flow, lti_platform.py)."""
-    load_platform_module()
-    import test_launch as T
+    T = integ("test_launch")
     T.setUpModule()
     try:
         dep = T.PF.new_deployment()

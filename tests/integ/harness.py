@@ -341,20 +341,28 @@ class Server:
         return status, head.decode("latin-1"), body
 
 
+def proc_ppid(pid):
+    """The parent of a process, None if it is gone."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # Field 4 follows the parenthesised command name, which may hold
+    # spaces and parentheses.
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 def child_processes(ppid):
     """(pid, command line) of each process whose parent is ppid."""
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        if not entry.isdigit() or proc_ppid(int(entry)) != ppid:
             continue
         try:
-            stat = (Path("/proc") / entry / "stat").read_text()
             cmd = (Path("/proc") / entry / "cmdline").read_bytes()
         except OSError:
             continue
-        # Field 4 (ppid) follows the parenthesised command name.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == ppid:
-            found.append((int(entry), cmd))
+        found.append((int(entry), cmd))
     return found
 
 

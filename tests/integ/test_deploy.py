@@ -298,16 +298,6 @@ def proc_args(pid):
         return []
 
 
-def proc_ppid(pid):
-    """The parent of a process, None if it is gone."""
-    try:
-        stat = Path("/proc/%d/stat" % pid).read_text()
-    except OSError:
-        return None
-    # After "pid (comm) state": comm may hold spaces and parentheses.
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
 def pids_where(pred):
     out = set()
     for entry in os.listdir("/proc"):
@@ -1531,7 +1521,7 @@ class RootWay(Way):
             # it is; the request waits in the child's parent.
             pid = pid_with_local_port(port, self.srv.fcgi_pids(True))
             if pid is not None and proc_args(pid):
-                pid = proc_ppid(pid)
+                pid = H.proc_ppid(pid)
             out["pid"] = pid
             out["server"] = pid in self.srv.fcgi_pids()
             if pid is not None:
