@@ -23,11 +23,17 @@ SHAREDIR	?= $(PREFIX)/share/pns
 RUNSTATEDIR	?= /run
 PYTHON		?= /usr/bin/python3
 
-# libcurl is opened with dlopen on the first outgoing request (src/http.c):
-# its headers are needed to build, its library only at run time.
-DEPS		 = fcgi json-c libcrypto libjwt
-DLOPEN_DEPS	 = libcurl
-TEST_DEPS	 = check
+# libcurl and libjwt are opened with dlopen when first needed (pns_dl.h):
+# their headers are needed to build, their libraries only at run time.
+DEPS		 = fcgi libcrypto json-c
+DLOPEN_DEPS	 = libcurl libjwt
+# The programs link libcrypto and json-c statically: each CGI process
+# spent about 1.4 ms of CPU having the dynamic loader map and relocate
+# libcrypto.so.  Rebuild after an OpenSSL security update, or set
+# STATIC_DEPS= to link them as shared libraries.  The tests link them
+# shared, and libjwt too (they sign tokens with it).
+STATIC_DEPS	?= libcrypto json-c
+TEST_DEPS	 = check libjwt
 
 WARN	 = -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
 	   -Wwrite-strings -Wshadow -Wpointer-arith -Wformat=2 -Wvla
@@ -35,9 +41,16 @@ CFLAGS	?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -Iinclude -Isrc \
 	   -DPNS_DEFAULT_CONFIG='"$(DEFAULT_CONFIG)"' \
 	   $(shell $(PKG_CONFIG) --cflags $(DEPS) $(DLOPEN_DEPS) 2>/dev/null)
-LIBS	 = $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -pthread
-# A program records only the libraries it calls (notices.fcgi has no use
-# for libjwt): fewer for the loader to map and relocate at each start.
+LIBS	 = $(shell $(PKG_CONFIG) --libs $(filter-out $(STATIC_DEPS),$(DEPS)) \
+	   2>/dev/null)
+ifneq ($(strip $(STATIC_DEPS)),)
+LIBS	+= -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs $(STATIC_DEPS) \
+	   2>/dev/null) -Wl,-Bdynamic
+endif
+LIBS	+= -pthread
+SHARED_LIBS = $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -pthread
+# A program records only the libraries it calls (lti.cgi has no use for
+# libfcgi): fewer for the loader to map and relocate at each start.
 LDFLAGS	+= -Wl,--as-needed
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_DEPS) 2>/dev/null)
 
@@ -67,8 +80,8 @@ all: $(PROGS)
 # Rebuild everything when the flags change (SANITIZE=1 and back).
 $(B)/flags: FORCE
 	@mkdir -p $(B)
-	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
-	    echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' > $@
+	@echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LIBS)' | cmp -s - $@ || \
+	    echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LIBS)' > $@
 build/variant: FORCE
 	@mkdir -p build
 	@echo '$(VARIANT)' | cmp -s - $@ || echo '$(VARIANT)' > $@
@@ -99,7 +112,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBPNS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_DEPS)) \
 	    -DFIXTURES='"$(CURDIR)/tests/fixtures"' $(LDFLAGS) -o $@ $< \
-	    $(LIBPNS) $(LIBS) $(TEST_LIBS)
+	    $(LIBPNS) $(SHARED_LIBS) $(TEST_LIBS)
 
 deps:
 	@sh scripts/deps.sh test
@@ -176,7 +189,7 @@ $(FZ)/libpns.a: $(FUZZ_LIB_OBJ)
 
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_store.c tests/fuzz/fuzz.h $(FZ)/libpns.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
-	    tests/fuzz/fuzz_store.c $(FZ)/libpns.a $(LIBS)
+	    tests/fuzz/fuzz_store.c $(FZ)/libpns.a $(SHARED_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)

@@ -4,7 +4,8 @@
  * with a JWT client assertion (RFC 7523, 1EdTech Security Framework
  * 4.1): iss = sub = client_id, aud = the token URL, iat, exp five
  * minutes on, a random jti, and the tool key's kid in the header.  The
- * assertion is signed with libjwt from the tool's PEM key.
+ * assertion is signed with libjwt (opened on first use) from the tool's
+ * PEM key; without libjwt it fails with PNS_ECRYPTO.
  *
  * Tokens are cached in data_dir/tokens until 60 seconds before they
  * expire, shared by every process; a lock makes concurrent processes

@@ -8,8 +8,7 @@
  * every notices.fcgi process would keep resident, though most requests
  * never go out (a key set is fetched once and cached).  <curl/curl.h>
  * still gives the types and constants; the functions are called through
- * the table below, filled once under pthread_once so that threads may
- * race to the first request.
+ * the table below, which pns_dl_load fills on the first request.
  *
  * Once loaded, libcurl stays: dlclose after curl_global_cleanup leaves
  * several of its libraries mapped (they are marked not to be unloaded).
@@ -23,10 +22,8 @@
  */
 #include <sys/wait.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +32,7 @@
 #include <curl/curl.h>
 
 #include "pns_child.h"
+#include "pns_dl.h"
 #include "pns_fs.h"
 #include "pns_http.h"
 #include "banned.h"
@@ -66,10 +64,7 @@ static struct curlfn {
 	void		 (*slist_free_all)(struct curl_slist *);
 } fn;
 
-static const struct {
-	const char	*name;
-	size_t		 off;
-} syms[] = {
+static const struct pns_dl_sym syms[] = {
 	{ "curl_global_init", offsetof(struct curlfn, global_init) },
 	{ "curl_easy_init", offsetof(struct curlfn, easy_init) },
 	{ "curl_easy_setopt", offsetof(struct curlfn, easy_setopt) },
@@ -81,43 +76,18 @@ static const struct {
 	{ "curl_slist_free_all", offsetof(struct curlfn, slist_free_all) },
 };
 
-static pthread_once_t	 load_once = PTHREAD_ONCE_INIT;
-/* Set by load() alone, read after pthread_once: empty when loaded. */
-static char		 load_error[256];
-
-_Static_assert(sizeof(void *) == sizeof(fn.easy_init),
-    "a dlsym result must fit a function pointer");
-
-static void
-load(void)
+/* Not thread-safe in every libcurl: it runs once, under the load lock. */
+static int
+curl_init(char *msg, size_t size)
 {
-	void		*h = NULL, *p;
-	const char	*e;
-	size_t		 i;
-
-	/* RTLD_LOCAL: curl's dependencies stay out of the global scope. */
-	if ((h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		goto fail;
-	for (i = 0; i < NELEM(syms); i++) {
-		if ((p = dlsym(h, syms[i].name)) == NULL)
-			goto fail;
-		/* POSIX makes a dlsym result usable as a function pointer;
-		 * memcpy says so without a cast ISO C leaves undefined. */
-		memcpy((char *)&fn + syms[i].off, &p, sizeof(p));
-	}
-	/* Not thread-safe in every libcurl: it runs here, once. */
-	if (fn.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		(void)snprintf(load_error, sizeof(load_error),
-		    "curl_global_init failed");
-	/* The handle is never closed: the table points into it. */
-	return;
-fail:
-	e = dlerror();
-	(void)snprintf(load_error, sizeof(load_error),
-	    "cannot load libcurl: %s", e != NULL ? e : "unknown error");
-	if (h != NULL)
-		(void)dlclose(h);
+	if (fn.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+		return 0;
+	(void)snprintf(msg, size, "curl_global_init failed");
+	return -1;
 }
+
+static struct pns_dl curl = PNS_DL_INIT(CURL_SONAME, PNS_ENET, syms, &fn,
+    curl_init);
 
 struct sink {
 	struct pns_buf	*body;
@@ -142,19 +112,6 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Loads libcurl once per process (thread-safe); later calls only say
- * how that went.  Every request calls it first. */
-static int
-load_curl(struct pns_err *err)
-{
-	if (pthread_once(&load_once, load) != 0)
-		return pns_err_set(err, PNS_ENET,
-		    "cannot load libcurl: pthread_once failed");
-	if (load_error[0] != '\0')
-		return pns_err_set(err, PNS_ENET, "%s", load_error);
-	return 0;
-}
-
 int
 pns_http_request(struct pns_http_call *call, struct pns_buf *resp,
     struct pns_err *err)
@@ -167,7 +124,7 @@ pns_http_request(struct pns_http_call *call, struct pns_buf *resp,
 	int			 n, ret = -1, ok = 1;
 
 	call->status = 0;
-	if (load_curl(err) == -1)
+	if (pns_dl_load(&curl, err) == -1)
 		return -1;
 	if ((c = fn.easy_init()) == NULL)
 		return pns_err_set(err, PNS_ENOMEM, "curl_easy_init failed");
@@ -251,7 +208,7 @@ get_here(const char *url, long timeout, struct pns_buf *body,
 	long		 status = 0;
 	int		 ret = -1;
 
-	if (load_curl(err) == -1)
+	if (pns_dl_load(&curl, err) == -1)
 		return -1;
 	if ((c = fn.easy_init()) == NULL)
 		return pns_err_set(err, PNS_ENOMEM, "curl_easy_init failed");

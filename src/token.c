@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Client-credentials access tokens; see pns_token.h. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <jwt.h>
 #include <openssl/crypto.h>
 
+#include "pns_dl.h"
 #include "pns_form.h"
 #include "pns_fs.h"
 #include "pns_http.h"
@@ -21,6 +23,36 @@
 #define TOKEN_REPLY_MAX	(64 * 1024)
 #define ASSERTION_LIFE	300
 #define EXPIRY_MARGIN	60
+
+/*
+ * libjwt is opened on first use (pns_dl.h): only a launch that registers
+ * notice handlers, or a delivery worker needing a token, signs an
+ * assertion, and linking it would make every lti.cgi process load it and
+ * the libcrypto, jansson and libb64 it brings.
+ */
+static struct jwtfn {
+	int	 (*new)(jwt_t **);
+	int	 (*add_grant)(jwt_t *, const char *, const char *);
+	int	 (*add_grant_int)(jwt_t *, const char *, long);
+	int	 (*add_header)(jwt_t *, const char *, const char *);
+	int	 (*set_alg)(jwt_t *, jwt_alg_t, const unsigned char *, int);
+	char	*(*encode_str)(jwt_t *);
+	void	 (*free)(jwt_t *);
+} jfn;
+
+static const struct pns_dl_sym jsyms[] = {
+	{ "jwt_new", offsetof(struct jwtfn, new) },
+	{ "jwt_add_grant", offsetof(struct jwtfn, add_grant) },
+	{ "jwt_add_grant_int", offsetof(struct jwtfn, add_grant_int) },
+	{ "jwt_add_header", offsetof(struct jwtfn, add_header) },
+	{ "jwt_set_alg", offsetof(struct jwtfn, set_alg) },
+	{ "jwt_encode_str", offsetof(struct jwtfn, encode_str) },
+	{ "jwt_free", offsetof(struct jwtfn, free) },
+};
+
+/* The soname of Debian's libjwt0 (libjwt 1.x, the ABI <jwt.h> says). */
+static struct pns_dl libjwt = PNS_DL_INIT("libjwt.so.0", PNS_ECRYPTO, jsyms,
+    &jfn, NULL);
 
 int
 pns_token_assertion(const struct pns_config *cfg, const struct pns_platform *p,
@@ -36,28 +68,30 @@ pns_token_assertion(const struct pns_config *cfg, const struct pns_platform *p,
 	*out = NULL;
 	k.pkey = NULL;
 	pns_buf_init(&pem, 16 * 1024);
-	if (pns_toolkey_load(cfg, &k, err) == -1 ||
+	if (pns_dl_load(&libjwt, err) == -1 ||
+	    pns_toolkey_load(cfg, &k, err) == -1 ||
 	    pns_toolkey_pem(cfg, &pem, err) == -1 ||
 	    pns_random(rnd, sizeof(rnd), err) == -1)
 		goto out;
 	(void)pns_b64url_encode(rnd, sizeof(rnd), jti);
-	if (jwt_new(&jwt) != 0 ||
-	    jwt_add_grant(jwt, "iss", p->client_id) != 0 ||
-	    jwt_add_grant(jwt, "sub", p->client_id) != 0 ||
-	    jwt_add_grant(jwt, "aud", p->token_url) != 0 ||
-	    jwt_add_grant_int(jwt, "iat", (long)now) != 0 ||
-	    jwt_add_grant_int(jwt, "exp", (long)now + ASSERTION_LIFE) != 0 ||
-	    jwt_add_grant(jwt, "jti", jti) != 0 ||
-	    jwt_add_header(jwt, "kid", k.kid) != 0 ||
-	    jwt_set_alg(jwt, JWT_ALG_RS256, (const unsigned char *)pem.data,
+	if (jfn.new(&jwt) != 0 ||
+	    jfn.add_grant(jwt, "iss", p->client_id) != 0 ||
+	    jfn.add_grant(jwt, "sub", p->client_id) != 0 ||
+	    jfn.add_grant(jwt, "aud", p->token_url) != 0 ||
+	    jfn.add_grant_int(jwt, "iat", (long)now) != 0 ||
+	    jfn.add_grant_int(jwt, "exp", (long)now + ASSERTION_LIFE) != 0 ||
+	    jfn.add_grant(jwt, "jti", jti) != 0 ||
+	    jfn.add_header(jwt, "kid", k.kid) != 0 ||
+	    jfn.set_alg(jwt, JWT_ALG_RS256, (const unsigned char *)pem.data,
 	    (int)pem.len) != 0 ||
-	    (*out = jwt_encode_str(jwt)) == NULL) {
+	    (*out = jfn.encode_str(jwt)) == NULL) {
 		pns_err_set(err, PNS_ECRYPTO, "cannot sign the client assertion");
 		goto out;
 	}
 	rc = 0;
 out:
-	jwt_free(jwt);
+	if (jwt != NULL)
+		jfn.free(jwt);
 	if (pem.data != NULL)
 		OPENSSL_cleanse(pem.data, pem.cap);
 	pns_buf_release(&pem);
