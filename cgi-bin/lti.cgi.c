@@ -744,6 +744,7 @@ main(void)
 	size_t			 i;
 
 	pns_log_init("lti.cgi", PNS_LOG_INFO);
+	pns_crypto_init();
 	(void)umask(077);
 	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	memset(&r, 0, sizeof(r));

@@ -552,6 +552,7 @@ main(int argc, char *argv[])
 	int			rc = 0;
 
 	pns_log_init("notices.fcgi", PNS_LOG_INFO);
+	pns_crypto_init();
 	if (helper_mode(argc, argv, &rc))
 		return rc;
 	setup_process();

@@ -58,6 +58,10 @@ size_t		pns_b64url_encode(const unsigned char *in, size_t len, char *out);
 /* The value of a hex digit (either case), or -1. */
 int		pns_hexval(char c);
 
+/* Initialises OpenSSL without its configuration file or error strings;
+ * each program calls it first, before anything uses OpenSSL. */
+void		pns_crypto_init(void);
+
 /* SHA-256 of the concatenation of n strings, each followed by a NUL
  * (so that ("ab","c") and ("a","bc") differ), as 64 lowercase hex. */
 void		pns_hash_fields(char out[65], size_t n, const char *const *fields);

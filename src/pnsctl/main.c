@@ -12,6 +12,7 @@
 #include "pns_json.h"
 #include "pns_log.h"
 #include "pns_store.h"
+#include "pns_util.h"
 #include "pnsctl.h"
 #include "banned.h"
 
@@ -132,6 +133,7 @@ main(int argc, char *argv[])
 	int			 skip;
 
 	pns_log_init("pnsctl", PNS_LOG_WARN);
+	pns_crypto_init();
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
 		return usage_all();
