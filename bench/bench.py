@@ -241,17 +241,18 @@ def cpu_seconds(pid):
 
 
 def mem_kib(pid):
-    """(VmRSS, VmHWM) in KiB."""
-    rss = hwm = 0
+    """(VmRSS, VmHWM, RssAnon, RssFile) in KiB: the resident set, its
+    peak, and how much of it is the process's own memory and how much
+    pages of its program and libraries (shared with other processes)."""
+    found = {"VmRSS:": 0, "VmHWM:": 0, "RssAnon:": 0, "RssFile:": 0}
     try:
         for line in Path("/proc/%d/status" % pid).read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-            elif line.startswith("VmHWM:"):
-                hwm = int(line.split()[1])
+            f = line.split()
+            if f and f[0] in found:
+                found[f[0]] = int(f[1])
     except OSError:
         pass
-    return rss, hwm
+    return tuple(found.values())
 
 
 def busy_seconds():
@@ -573,6 +574,7 @@ def one_run(kind, batch, conc, args, jwks_url, tokens, extra=None):
                          log_text):
         counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + 1
     per_proc = [{"pid": p, "rss_kib": m[0], "hwm_kib": m[1],
+                 "anon_kib": m[2], "file_kib": m[3],
                  "notices": counts.get(p)} for p, m in zip(workers, mems)]
     window = (w["window_us"] or w["duration_us"]) / 1e6
     notices = w["accepted"] if kind != "ceiling" else w["responses"] * batch
@@ -706,8 +708,10 @@ def memory_text(memory):
                  memory["stored"], memory["batch"], memory["notices_s"],
                  memory["window_s"])]
     for p in memory["per_proc"]:
-        lines.append("  pid %-8d %8s notices  RSS %6d KiB  peak %6d KiB" % (
-            p["pid"], p["notices"], p["rss_kib"], p["hwm_kib"]))
+        lines.append("  pid %-8d %8s notices  RSS %6d KiB  peak %6d KiB  "
+                     "(own %d KiB, program and library pages %d KiB)" % (
+                         p["pid"], p["notices"], p["rss_kib"], p["hwm_kib"],
+                         p["anon_kib"], p["file_kib"]))
     return "\n".join(lines) + "\n"
 
 

@@ -430,6 +430,13 @@ serve(void *arg)
 		if (w->ready && w->body.cap > BODY_KEEP) {
 			pns_buf_release(&w->body);
 			pns_buf_init(&w->body, (size_t)w->app->cfg.max_body_bytes);
+			/*
+			 * A large body's parsed tree left the heap holed by
+			 * thousands of small frees, which glibc keeps: give
+			 * the free pages back.  Its cost is small beside the
+			 * signatures such a body carried.
+			 */
+			(void)malloc_trim(0);
 		}
 		kick_delivery(w, queued, 0);
 	}
