@@ -338,25 +338,47 @@ class Receiver:
             self.proc = None
 
     def remove(self):
-        global _last_removal
+        """Stops the receiver; its store goes when the benchmark ends."""
         self.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        os.sync()
-        _last_removal = time.monotonic()
+        _spent.append(self.tmp)
 
 
-# ext4 without a journal does not reuse an inode within 5 seconds of its
-# deletion once its inode table block is written back (35 if not yet),
-# and pays a scan for each one it skips: a run starting right after the
-# previous run's store was removed would be charged for that removal.
-INODE_QUIET = 6
-_last_removal = 0.0
+# ext4 without a journal skips, at a scan each, every inode freed in the
+# last five minutes whose inode table block is dirty (creating a file
+# dirties it) when it looks for a free inode to allocate: a run after
+# another run's store was removed paid several hundred microseconds of
+# kernel CPU per notice file for that removal.  So stores are removed
+# only when the whole benchmark is over, and the next benchmark on such
+# a file system waits until that removal is five minutes old.
+_spent = []
+RECENTLY_DELETED = 300
 
 
-def wait_inode_quiet():
-    left = INODE_QUIET - (time.monotonic() - _last_removal)
-    if left > 0:
-        time.sleep(left)
+def removal_mark():
+    return RUNS_DIR.parent / (RUNS_DIR.name + ".removed")
+
+
+def remove_spent():
+    if _spent:
+        for path in _spent:
+            shutil.rmtree(path, ignore_errors=True)
+        _spent.clear()
+        removal_mark().touch()
+
+
+def wait_past_removals():
+    if "no journal" not in _fs_of(RUNS_DIR.parent):
+        return
+    try:
+        age = time.time() - removal_mark().stat().st_mtime
+    except OSError:
+        return
+    if 0 <= age < RECENTLY_DELETED:
+        log("waiting %.0f s: the last benchmark's stores were removed %.0f "
+            "s ago, and ext4 without a journal makes new files costly for "
+            "%d s after a removal" % (RECENTLY_DELETED - age, age,
+                                      RECENTLY_DELETED))
+        time.sleep(RECENTLY_DELETED - age)
 
 
 def tempfile_dir(parent, prefix):
@@ -552,7 +574,6 @@ def one_run(kind, batch, conc, args, jwks_url, tokens, extra=None):
         rcv.start()
         warm_up(rcv)
         base_files = rcv.stored()[0]
-        wait_inode_quiet()
         busy0, cpu0, t0 = busy_seconds(), rcv.cpu(), time.monotonic()
         w = run_wrk(rcv.port, tokens, batch, conc, args.duration,
                     cycle=kind == "ceiling")
@@ -1012,7 +1033,6 @@ def store_growth(args, jwks_url):
                            "--deployment", "1:d%d" % i)
             rcv.start()
             warm_up(rcv)
-            wait_inode_quiet()
             if template is None:
                 sample = next(p for p in rcv.store_dir.rglob("*.json"))
                 rec = json.loads(sample.read_text())
@@ -1227,7 +1247,9 @@ def main():
         install_node_peer()
 
     RESULTS.mkdir(exist_ok=True)
-    shutil.rmtree(RUNS_DIR, ignore_errors=True)
+    if RUNS_DIR.exists():       # left by a benchmark that was killed
+        _spent.append(RUNS_DIR)
+        remove_spent()
     # Expected length of this benchmark: each run is its wrk time plus
     # about 10 s of set-up, warm-up, waiting and removal.
     if args.store_growth:
@@ -1255,6 +1277,7 @@ def main():
         tokens = pool_file(args.notices)
         jwks = serve_jwks(json.loads((POOL_DIR / "jwks.json").read_text()))
         jwks_url = "http://127.0.0.1:%d/jwks" % jwks.server_address[1]
+    wait_past_removals()
     started = datetime.datetime.now(datetime.timezone.utc)
     about = machine()
     noise = machine_noise()
@@ -1439,4 +1462,8 @@ def install_node_peer():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        rc = main()
+    finally:
+        remove_spent()
+    sys.exit(rc)
