@@ -20,6 +20,7 @@ The last line of output is "integration: N passed, M failed".
 
 import base64
 import calendar
+import hashlib
 import html
 import http.client
 import json
@@ -1400,6 +1401,33 @@ class T07Registration(LaunchTest):
             self.assertEqual(p["path"], urllib.parse.urlsplit(moved).path +
                              "?v=2")
             self.assertEqual(p["status"], 200)
+
+    def test_registration_older_than_handler_refresh_registers_again(self):
+        # handler_refresh (86400 s by default) bounds how long a launch
+        # trusts a registration that nothing changed since: a platform
+        # may have dropped handlers it never told us about.  The record
+        # is aged by hand, a minute inside the window (its twin: nothing
+        # is sent) and then a minute past it (all types again).
+        dep = PF.new_deployment()
+        self.launch_ok(dep=dep)
+        n = len(PF.puts_for(dep))
+        self.assertEqual(n, len(TOOL_TYPES))
+        name = hashlib.sha256(b"".join(
+            f.encode() + b"\0" for f in (ISSUER, CLIENT_ID,
+                                         dep.deployment_id))).hexdigest()
+        path = SRV.data_dir / "handlers" / (name + ".json")
+        rec = json.loads(path.read_text())
+        for age, sent in ((86400 - 60, 0), (86400 + 60, len(TOOL_TYPES))):
+            rec["registered_at"] = time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - age))
+            path.write_text(json.dumps(rec))
+            self.launch_ok(dep=dep)
+            later = PF.puts_for(dep)[n:]
+            self.assertEqual(len(later), sent, (age, later))
+            n += sent
+        self.assertEqual(sorted(p["json"]["notice_type"] for p in later),
+                         sorted(TOOL_TYPES))
+        self.assert_registered(dep)
 
     def test_token_cached_only_while_valid_for_a_minute(self):
         # Cached "until 60 seconds before it expires": a token that lives
