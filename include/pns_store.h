@@ -64,7 +64,8 @@ int	pns_store_path(const struct pns_config *cfg, char *out, size_t size,
  * Calls fn with each record of dir: the files named <64 hex>.json
  * (temporary files start with a dot), each read (at most max bytes) and
  * parsed (at most depth levels).  fn returning non-zero stops the walk
- * and is returned; a missing dir has no records.
+ * and is returned; a missing dir has no records, and a file removed
+ * while the walk goes on is skipped.
  */
 int	pns_store_foreach_json(const char *dir, size_t max, int depth,
 	    int (*fn)(struct json_object *, void *), void *arg,

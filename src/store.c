@@ -109,6 +109,7 @@ pns_store_foreach_json(const char *dir, size_t max, int depth,
 {
 	char			 path[PNS_FS_PATH_MAX];
 	struct pns_buf		 b;
+	struct pns_err		 rerr;
 	struct json_object	*o;
 	struct dirent		*de;
 	DIR			*d;
@@ -123,8 +124,20 @@ pns_store_foreach_json(const char *dir, size_t max, int depth,
 			continue;
 		pns_buf_reset(&b);
 		if (pns_path_join(path, sizeof(path), dir, de->d_name,
-		    err) == -1 || pns_read_file(path, &b, err) == -1 ||
-		    pns_json_parse(b.data, b.len, depth, &o, err) == -1) {
+		    err) == -1) {
+			rc = -1;
+			break;
+		}
+		/* readdir hands out names read ahead: one removed since (a
+		 * prune running, or by hand) is gone, not an error. */
+		pns_err_clear(&rerr);
+		if (pns_read_file(path, &b, &rerr) == -1) {
+			if (rerr.code == PNS_ENOENT)
+				continue;
+			rc = pns_err_set(err, rerr.code, "%s", rerr.msg);
+			break;
+		}
+		if (pns_json_parse(b.data, b.len, depth, &o, err) == -1) {
 			rc = -1;
 			break;
 		}
