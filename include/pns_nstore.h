@@ -40,6 +40,17 @@ int	pns_nstore_foreach(const struct pns_config *cfg,
 	    int (*fn)(struct json_object *, void *), void *arg,
 	    struct pns_err *err);
 
+/*
+ * As pns_nstore_foreach, oldest received first (the key breaks ties).
+ * Holds 100 to 200 bytes per stored notice, never the records: a first
+ * pass orders (received_at, key) pairs, a second loads each record in
+ * turn.  A record removed between the passes is skipped; one stored
+ * after the first is not seen.
+ */
+int	pns_nstore_foreach_received(const struct pns_config *cfg,
+	    int (*fn)(struct json_object *, void *), void *arg,
+	    struct pns_err *err);
+
 /* Loads the record with that 64-hex key; the caller owns *out. */
 int	pns_nstore_get(const struct pns_config *cfg, const char *key,
 	    struct json_object **out, struct pns_err *err);

@@ -458,6 +458,84 @@ START_TEST(nstore_foreach)
 }
 END_TEST
 
+struct walk {
+	char		 ids[8][16];
+	int		 seen, stop_at;
+	const char	*remove;	/* a key to remove at the first record */
+};
+
+static int
+walk_received(struct json_object *rec, void *arg)
+{
+	struct walk	*w = arg;
+
+	ck_assert_int_lt(w->seen, 8);
+	(void)snprintf(w->ids[w->seen], sizeof(w->ids[0]), "%s",
+	    field(rec, "id"));
+	if (w->seen++ == 0 && w->remove != NULL)
+		ck_assert_int_eq(pns_nstore_remove(&cfg, w->remove, NULL), 0);
+	return w->seen == w->stop_at ? 42 : 0;
+}
+
+/*
+ * The ordered walk of pnsctl notices list: oldest received first, the
+ * key breaking ties, each record loaded again by its key after the
+ * first pass.  A record removed between the passes (pruned meanwhile)
+ * is skipped, not an error; the twin without a removal sees it.
+ */
+START_TEST(nstore_foreach_received)
+{
+	static const char *const at[4] = {
+		"2026-01-02T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z",
+		"2026-01-01T00:00:01.000000Z", "2026-01-01T00:00:01.000000Z",
+	};
+	struct pns_notice	 n[4];
+	struct walk		 w;
+	struct pns_err		 err;
+	const char		*tie[2];
+	char			 ids[4][8];
+	int			 i;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(pns_nstore_foreach_received(&cfg, walk_received, &w,
+	    NULL), 0);
+	ck_assert_int_eq(w.seen, 0);
+	for (i = 0; i < 4; i++) {
+		(void)snprintf(ids[i], sizeof(ids[i]), "r%d", i);
+		fake_notice(&n[i], ids[i]);
+		ck_assert_int_eq(pns_nstore_put(&cfg, &n[i], at[i], NULL), 0);
+	}
+	/* r2 and r3 were received at the same time: the key decides. */
+	tie[0] = strcmp(n[2].key, n[3].key) < 0 ? "r2" : "r3";
+	tie[1] = strcmp(n[2].key, n[3].key) < 0 ? "r3" : "r2";
+	ck_assert_int_eq(pns_nstore_foreach_received(&cfg, walk_received, &w,
+	    NULL), 0);
+	ck_assert_int_eq(w.seen, 4);
+	ck_assert_str_eq(w.ids[0], "r1");
+	ck_assert_str_eq(w.ids[1], tie[0]);
+	ck_assert_str_eq(w.ids[2], tie[1]);
+	ck_assert_str_eq(w.ids[3], "r0");
+	/* A non-zero answer stops the walk and is returned. */
+	memset(&w, 0, sizeof(w));
+	w.stop_at = 2;
+	ck_assert_int_eq(pns_nstore_foreach_received(&cfg, walk_received, &w,
+	    NULL), 42);
+	ck_assert_int_eq(w.seen, 2);
+	/* r0, the newest, removed once the first pass has listed it. */
+	memset(&w, 0, sizeof(w));
+	w.remove = n[0].key;
+	pns_err_clear(&err);
+	ck_assert_msg(pns_nstore_foreach_received(&cfg, walk_received, &w,
+	    &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(w.seen, 3);
+	ck_assert_str_eq(w.ids[0], "r1");
+	ck_assert_str_eq(w.ids[2], tie[1]);
+	for (i = 0; i < 4; i++)
+		pns_notice_release(&n[i]);
+}
+END_TEST
+
 /* Two records, "a" and "b", under their 64-hex names in dir; which each
  * is shows in its member "n". */
 static void
@@ -976,6 +1054,7 @@ store_suite(void)
 	tcase_add_test(tc, nstore_get_refuses_bad_keys);
 	tcase_add_test(tc, nstore_foreach);
 	tcase_add_test(tc, foreach_skips_removed_file);
+	tcase_add_test(tc, nstore_foreach_received);
 	tcase_add_test(tc, nstore_shards);
 	tcase_add_test(tc, commit_needs_the_store);
 	tcase_add_test(tc, commit_shared_by_threads);
