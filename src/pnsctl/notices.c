@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * pnsctl notices list|show|retry|prune: the stored notices and what
- * became of their delivery to the application.
+ * became of their delivery to the application.  A store may hold
+ * millions of notices, some 11 KiB each once parsed: every command here
+ * walks it one record at a time and never holds them all.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +17,6 @@
 #include "pns_util.h"
 #include "pnsctl.h"
 #include "banned.h"
-
-static int
-collect(struct json_object *rec, void *arg)
-{
-	return json_object_array_add(arg, json_object_get(rec)) == 0 ? 0 : -1;
-}
 
 /* Oldest first; the key breaks ties so the order is stable. */
 static int
@@ -40,9 +36,8 @@ by_received(const void *a, const void *b)
 	return strcmp(rx ? rx : "", ry ? ry : "");
 }
 
-/* Adds "delivery": {status, attempts, ...} to the record o. */
-static int
-add_delivery(const struct pns_config *cfg, struct json_object *o)
+int
+pnsctl_add_delivery(const struct pns_config *cfg, struct json_object *o)
 {
 	struct pns_delivery	 d;
 	struct json_object	*dj;
@@ -85,78 +80,100 @@ delivery_status(struct json_object *o)
 	return st != NULL ? st : "-";
 }
 
-struct json_object *
-pnsctl_load_notices(const struct pns_config *cfg)
+int
+pnsctl_notices_foreach(const struct pns_config *cfg, enum pnsctl_order order,
+    int (*fn)(struct json_object *, void *), void *arg)
 {
-	struct json_object	*arr;
-	struct pns_err		 err;
-	size_t			 i, n;
+	struct pns_err	err;
+	int		rc;
 
-	if ((arr = json_object_new_array()) == NULL) {
-		(void)pnsctl_fail("out of memory");
-		return NULL;
-	}
 	pns_err_clear(&err);
-	if (pns_nstore_foreach(cfg, collect, arr, &err) != 0) {
-		(void)pnsctl_fail("%s", err.msg[0] ? err.msg : "cannot list");
-		json_object_put(arr);
-		return NULL;
-	}
-	json_object_array_sort(arr, by_received);
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++)
-		if (add_delivery(cfg, json_object_array_get_idx(arr, i)) != 0) {
-			json_object_put(arr);
-			return NULL;
-		}
-	return arr;
+	if (order == PNSCTL_RECEIVED)
+		rc = pns_nstore_foreach_received(cfg, fn, arg, &err);
+	else
+		rc = pns_nstore_foreach(cfg, fn, arg, &err);
+	if (rc == -1)
+		return pnsctl_fail("%s", err.msg[0] ? err.msg : "cannot list");
+	return rc != 0;
 }
 
+/*
+ * One element of the array that json-c would print for the whole
+ * listing (pretty): the element's own lines, each indented two spaces as
+ * json-c indents an array's members.  Strings never hold a raw newline.
+ */
+static void
+print_element(struct json_object *o, int first)
+{
+	const char	*s, *nl;
+
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	(void)fputs(first ? "[\n  " : ",\n  ", stdout);
+	while ((nl = strchr(s, '\n')) != NULL) {
+		(void)fwrite(s, 1, (size_t)(nl - s) + 1, stdout);
+		(void)fputs("  ", stdout);
+		s = nl + 1;
+	}
+	(void)fputs(s, stdout);
+}
+
+struct listing {
+	const struct pns_config	*cfg;
+	const char		*status;	/* only these, or NULL */
+	int			 json;
+	long			 shown;
+};
+
+static int
+list_one(struct json_object *o, void *arg)
+{
+	struct listing	*l = arg;
+
+	if (pnsctl_add_delivery(l->cfg, o) != 0)
+		return 1;
+	if (l->status != NULL && strcmp(delivery_status(o), l->status) != 0)
+		return 0;
+	/* The raw token is for "show"; a listing stays readable. */
+	json_object_object_del(o, "jwt");
+	if (l->json)
+		print_element(o, l->shown == 0);
+	else
+		(void)printf("%s  %-36s  %-34s  %-9s  %s\n",
+		    pnsctl_field(o, "received_at"), pnsctl_field(o, "id"),
+		    pnsctl_field(o, "type"), delivery_status(o),
+		    pnsctl_field(o, "deployment_id"));
+	l->shown++;
+	return 0;
+}
+
+/*
+ * Prints each notice as it is loaded, in the order received: a store may
+ * hold millions, more than a whole listing of them fits in memory.  A
+ * failure part way leaves the JSON array unclosed, so that what was
+ * printed cannot be taken for the whole.
+ */
 int
 cmd_notices_list(const struct pns_config *cfg, int argc, char **argv)
 {
 	static const char	 usage[] = "notices list [--json] "
 	    "[--status stored|pending|delivered|failed]";
-	struct json_object	*arr, *out, *o;
-	const char		*status = NULL;
-	size_t			 i, n;
-	int			 json = 0;
+	struct listing		 l = { cfg, NULL, 0, 0 };
+	size_t			 i;
 
 	for (i = 0; i < (size_t)argc; i++) {
-		if (strcmp(argv[i], "--json") == 0 && !json)
-			json = 1;
-		else if (strcmp(argv[i], "--status") == 0 && status == NULL &&
+		if (strcmp(argv[i], "--json") == 0 && !l.json)
+			l.json = 1;
+		else if (strcmp(argv[i], "--status") == 0 && l.status == NULL &&
 		    i + 1 < (size_t)argc && pns_dstatus_parse(argv[i + 1]) >= 0)
-			status = argv[++i];
+			l.status = argv[++i];
 		else
 			return pnsctl_usage(usage);
 	}
-	if ((arr = pnsctl_load_notices(cfg)) == NULL)
+	if (pnsctl_notices_foreach(cfg, PNSCTL_RECEIVED, list_one, &l) != 0)
 		return 1;
-	if ((out = json_object_new_array()) == NULL) {
-		json_object_put(arr);
-		return pnsctl_fail("out of memory");
-	}
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		o = json_object_array_get_idx(arr, i);
-		if (status != NULL && strcmp(delivery_status(o), status) != 0)
-			continue;
-		/* The raw token is for "show"; a listing stays readable. */
-		json_object_object_del(o, "jwt");
-		json_object_array_add(out, json_object_get(o));
-		if (!json)
-			(void)printf("%s  %-36s  %-34s  %-9s  %s\n",
-			    pnsctl_field(o, "received_at"),
-			    pnsctl_field(o, "id"), pnsctl_field(o, "type"),
-			    delivery_status(o),
-			    pnsctl_field(o, "deployment_id"));
-	}
-	if (json)
-		(void)printf("%s\n", json_object_to_json_string_ext(out,
-		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(out);
-	json_object_put(arr);
+	if (l.json)
+		(void)fputs(l.shown > 0 ? "\n]\n" : "[\n]\n", stdout);
 	return 0;
 }
 
@@ -167,13 +184,53 @@ print_record(struct json_object *o)
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+struct with_id {
+	const char		*id;
+	struct json_object	*found;
+};
+
+static int
+add_if_id(struct json_object *o, void *arg)
+{
+	struct with_id	*w = arg;
+
+	if (strcmp(pnsctl_str(o, "id"), w->id) != 0)
+		return 0;
+	if (json_object_array_add(w->found, json_object_get(o)) != 0) {
+		json_object_put(o);
+		return pnsctl_fail("out of memory");
+	}
+	return 0;
+}
+
+/*
+ * The records of the notices with that id, oldest first; NULL after
+ * printing why.  A notice id is unique per platform, so it may match a
+ * few: only those are held.
+ */
+static struct json_object *
+with_id(const struct pns_config *cfg, const char *id)
+{
+	struct with_id	w = { id, json_object_new_array() };
+
+	if (w.found == NULL) {
+		(void)pnsctl_fail("out of memory");
+		return NULL;
+	}
+	if (pnsctl_notices_foreach(cfg, PNSCTL_ANY_ORDER, add_if_id, &w) != 0) {
+		json_object_put(w.found);
+		return NULL;
+	}
+	json_object_array_sort(w.found, by_received);
+	return w.found;
+}
+
 int
 cmd_notices_show(const struct pns_config *cfg, int argc, char **argv)
 {
 	struct json_object	*arr, *o;
 	struct pns_err		 err;
 	size_t			 i, n;
-	int			 found = 0;
 
 	if (argc != 1)
 		return pnsctl_usage("notices show ID");
@@ -181,7 +238,7 @@ cmd_notices_show(const struct pns_config *cfg, int argc, char **argv)
 	if (pns_nstore_key_valid(argv[0])) {
 		pns_err_clear(&err);
 		if (pns_nstore_get(cfg, argv[0], &o, &err) == 0) {
-			if (add_delivery(cfg, o) == 0)
+			if (pnsctl_add_delivery(cfg, o) == 0)
 				print_record(o);
 			json_object_put(o);
 			return 0;
@@ -189,19 +246,19 @@ cmd_notices_show(const struct pns_config *cfg, int argc, char **argv)
 		if (err.code != PNS_ENOENT)
 			return pnsctl_fail("%s", err.msg);
 	}
-	/* A notice id is unique per platform, so it may match several. */
-	if ((arr = pnsctl_load_notices(cfg)) == NULL)
+	if ((arr = with_id(cfg, argv[0])) == NULL)
 		return 1;
 	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		o = json_object_array_get_idx(arr, i);
-		if (strcmp(pnsctl_str(o, "id"), argv[0]) == 0) {
-			print_record(o);
-			found++;
+	for (i = 0; i < n; i++)
+		if (pnsctl_add_delivery(cfg, json_object_array_get_idx(arr,
+		    i)) != 0) {
+			json_object_put(arr);
+			return 1;
 		}
-	}
+	for (i = 0; i < n; i++)
+		print_record(json_object_array_get_idx(arr, i));
 	json_object_put(arr);
-	if (!found)
+	if (n == 0)
 		return pnsctl_fail("no notice with id or key %s", argv[0]);
 	return 0;
 }
@@ -211,22 +268,19 @@ static int
 keys_of(const struct pns_config *cfg, const char *arg,
     struct json_object *keys)
 {
-	struct json_object	*arr, *o;
+	struct json_object	*arr;
 	size_t			 i, n;
 
 	if (pns_nstore_key_valid(arg)) {
 		json_object_array_add(keys, json_object_new_string(arg));
 		return 0;
 	}
-	if ((arr = pnsctl_load_notices(cfg)) == NULL)
+	if ((arr = with_id(cfg, arg)) == NULL)
 		return -1;
 	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		o = json_object_array_get_idx(arr, i);
-		if (strcmp(pnsctl_str(o, "id"), arg) == 0)
-			json_object_array_add(keys,
-			    json_object_new_string(pnsctl_str(o, "key")));
-	}
+	for (i = 0; i < n; i++)
+		json_object_array_add(keys, json_object_new_string(pnsctl_str(
+		    json_object_array_get_idx(arr, i), "key")));
 	json_object_put(arr);
 	return 0;
 }
@@ -271,16 +325,42 @@ cmd_notices_retry(const struct pns_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+struct prune {
+	const struct pns_config	*cfg;
+	char			 cutoff[21];
+	long			 removed, kept;
+};
+
+static int
+prune_one(struct json_object *o, void *arg)
+{
+	struct prune	*p = arg;
+	struct pns_err	 err;
+	const char	*st;
+
+	if (strcmp(pnsctl_str(o, "received_at"), p->cutoff) >= 0)
+		return 0;
+	if (pnsctl_add_delivery(p->cfg, o) != 0)
+		return 1;
+	/* What the application has not had yet stays. */
+	st = delivery_status(o);
+	if (strcmp(st, "pending") == 0 || strcmp(st, "failed") == 0) {
+		p->kept++;
+		return 0;
+	}
+	pns_err_clear(&err);
+	if (pns_nstore_remove(p->cfg, pnsctl_str(o, "key"), &err) == -1)
+		return pnsctl_fail("%s", err.msg);
+	p->removed++;
+	return 0;
+}
+
 int
 cmd_notices_prune(const struct pns_config *cfg, int argc, char **argv)
 {
-	struct json_object	*arr, *o;
-	struct pns_err		 err;
-	const char		*errstr, *st;
-	char			 cutoff[21];
-	long long		 days;
-	size_t			 i, n;
-	long			 removed = 0, kept = 0;
+	struct prune	 p = { cfg, "", 0, 0 };
+	const char	*errstr;
+	long long	 days;
 
 	if (argc != 2 || strcmp(argv[0], "--older-than") != 0)
 		return pnsctl_usage("notices prune --older-than DAYS");
@@ -289,29 +369,11 @@ cmd_notices_prune(const struct pns_config *cfg, int argc, char **argv)
 	days = pns_strtonum(argv[1], 1, 36500, &errstr);
 	if (errstr != NULL)
 		return pnsctl_fail("DAYS is %s (1 to 36500)", errstr);
-	pns_iso8601_fmt(time(NULL) - (time_t)days * 86400, cutoff);
-	if ((arr = pnsctl_load_notices(cfg)) == NULL)
+	pns_iso8601_fmt(time(NULL) - (time_t)days * 86400, p.cutoff);
+	/* Each notice is judged alone. */
+	if (pnsctl_notices_foreach(cfg, PNSCTL_ANY_ORDER, prune_one, &p) != 0)
 		return 1;
-	pns_err_clear(&err);
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
-		o = json_object_array_get_idx(arr, i);
-		if (strcmp(pnsctl_str(o, "received_at"), cutoff) >= 0)
-			continue;
-		/* What the application has not had yet stays. */
-		st = delivery_status(o);
-		if (strcmp(st, "pending") == 0 || strcmp(st, "failed") == 0) {
-			kept++;
-			continue;
-		}
-		if (pns_nstore_remove(cfg, pnsctl_str(o, "key"), &err) == -1) {
-			json_object_put(arr);
-			return pnsctl_fail("%s", err.msg);
-		}
-		removed++;
-	}
-	json_object_put(arr);
 	(void)printf("%ld notice(s) removed, %ld older ones kept (pending or "
-	    "failed)\n", removed, kept);
+	    "failed)\n", p.removed, p.kept);
 	return 0;
 }

@@ -27,12 +27,23 @@ int	cmd_dispatch(const struct pns_config *, int, char **);
 int	cmd_status(const struct pns_config *, int, char **);
 int	cmd_contexts_copies(const struct pns_config *, int, char **);
 
+enum pnsctl_order {
+	PNSCTL_ANY_ORDER,	/* one pass, holding one record */
+	PNSCTL_RECEIVED,	/* oldest first, the key breaking ties */
+};
+
 /*
- * Every stored notice record, oldest first,
- * each with "delivery": {status, attempts, ...}; NULL after printing
- * why.  The caller owns the array.
+ * Calls fn with each stored notice record in that order; the record is
+ * released when fn returns.  fn prints its own failures and returns 1 to
+ * stop the walk.  Returns 0, or 1 after printing why.
  */
-struct json_object *pnsctl_load_notices(const struct pns_config *cfg);
+int	pnsctl_notices_foreach(const struct pns_config *cfg,
+	    enum pnsctl_order order, int (*fn)(struct json_object *, void *),
+	    void *arg);
+/* Adds "delivery": {status, attempts, ...} to the notice record o;
+ * returns 0, or 1 after printing why. */
+int	pnsctl_add_delivery(const struct pns_config *cfg,
+	    struct json_object *o);
 
 /* Member key of o as a string, "-" when it is missing. */
 const char	*pnsctl_str(struct json_object *o, const char *key);

@@ -124,44 +124,163 @@ add_platform(const struct pns_platform *p, void *arg)
 	return 0;
 }
 
-static void
-count(struct json_object *counts, const char *name)
+/* Member i of the array c, a string. */
+static const char *
+nth(struct json_object *c, size_t i)
 {
-	struct json_object	*c;
+	const char	*s = json_object_get_string(json_object_array_get_idx(c,
+	    i));
 
-	if (json_object_object_get_ex(counts, name, &c))
-		json_object_object_add(counts, name, json_object_new_int64(
-		    json_object_get_int64(c) + 1));
-	else
-		json_object_object_add(counts, name, json_object_new_int64(1));
+	return s != NULL ? s : "";
 }
 
-/* Adds each notice to the counts of its deployment's row. */
-static void
-tally(struct json_object *rows, struct json_object *notices)
+/*
+ * A notice (received at, key) against the oldest counted in c, in the
+ * order of "notices list": negative when it comes first.
+ */
+static int
+cmp_oldest(const char *at, const char *key, struct json_object *c)
 {
-	struct json_object	*n, *row;
-	size_t			 i, j, nn, nr = json_object_array_length(rows);
+	int	d;
 
-	nn = json_object_array_length(notices);
-	for (i = 0; i < nn; i++) {
-		n = json_object_array_get_idx(notices, i);
-		for (j = 0; j < nr; j++) {
-			row = json_object_array_get_idx(rows, j);
-			if (strcmp(pnsctl_str(row, "issuer"),
-			    pnsctl_str(n, "iss")) != 0 ||
-			    strcmp(pnsctl_str(row, "client_id"),
-			    pnsctl_str(n, "client_id")) != 0 ||
-			    strcmp(pnsctl_str(row, "deployment_id"),
-			    pnsctl_str(n, "deployment_id")) != 0)
-				continue;
-			count(pns_json_obj(row, "notices_by_type"),
-			    pnsctl_str(n, "type"));
-			count(pns_json_obj(row, "notices_by_status"),
-			    pnsctl_str(pns_json_obj(n, "delivery"), "status"));
-			break;
+	if ((d = strcmp(at, nth(c, 1))) != 0)
+		return d;
+	return strcmp(key, nth(c, 2));
+}
+
+/*
+ * Counts the notice o under name.  The walk is in no order, so a count
+ * is kept as [n, received_at, key], the last two of the oldest notice
+ * counted, by which in_received_order then orders the names.
+ */
+static int
+count(struct json_object *counts, const char *name, struct json_object *o)
+{
+	struct json_object	*c;
+	const char		*at = pns_json_str(o, "received_at");
+	const char		*key = pns_json_str(o, "key");
+
+	at = at != NULL ? at : "";
+	key = key != NULL ? key : "";
+	if (!json_object_object_get_ex(counts, name, &c)) {
+		if ((c = json_object_new_array_ext(4)) == NULL ||
+		    json_object_object_add(counts, name, c) != 0) {
+			json_object_put(c);
+			return -1;
 		}
+		json_object_array_add(c, json_object_new_int64(0));
 	}
+	if (json_object_array_length(c) == 1 || cmp_oldest(at, key, c) < 0) {
+		json_object_array_put_idx(c, 1, json_object_new_string(at));
+		json_object_array_put_idx(c, 2, json_object_new_string(key));
+	}
+	json_object_int_inc(json_object_array_get_idx(c, 0), 1);
+	return 0;
+}
+
+static int
+by_oldest(const void *a, const void *b)
+{
+	struct json_object	*x = *(struct json_object *const *)a;
+	struct json_object	*y = *(struct json_object *const *)b;
+
+	return cmp_oldest(nth(x, 1), nth(x, 2), y);
+}
+
+/*
+ * Replaces row's counts member with {name: n}, the names in the order
+ * they first appear among the notices oldest first: the order of the
+ * counts when every notice was loaded, sorted, then counted.
+ */
+static int
+in_received_order(struct json_object *row, const char *member)
+{
+	struct json_object_iterator	 it, end;
+	struct json_object		*counts = pns_json_obj(row, member);
+	struct json_object		*firsts, *out, *c;
+	size_t				 i, n;
+
+	if ((firsts = json_object_new_array()) == NULL)
+		return -1;
+	it = json_object_iter_begin(counts);
+	end = json_object_iter_end(counts);
+	for (; !json_object_iter_equal(&it, &end);
+	    json_object_iter_next(&it)) {
+		c = json_object_iter_peek_value(&it);
+		/* [n, received_at, key, name] */
+		json_object_array_put_idx(c, 3, json_object_new_string(
+		    json_object_iter_peek_name(&it)));
+		json_object_array_add(firsts, json_object_get(c));
+	}
+	json_object_array_sort(firsts, by_oldest);
+	if ((out = json_object_new_object()) == NULL) {
+		json_object_put(firsts);
+		return -1;
+	}
+	n = json_object_array_length(firsts);
+	for (i = 0; i < n; i++) {
+		c = json_object_array_get_idx(firsts, i);
+		json_object_object_add(out, nth(c, 3), json_object_get(
+		    json_object_array_get_idx(c, 0)));
+	}
+	json_object_put(firsts);
+	/* In place: the row keeps its members' order. */
+	json_object_object_add(row, member, out);
+	return 0;
+}
+
+struct tally {
+	const struct pns_config	*cfg;
+	struct json_object	*rows;
+};
+
+/* Adds the notice n to the counts of its deployment's row. */
+static int
+tally_one(struct json_object *n, void *arg)
+{
+	struct tally		*t = arg;
+	struct json_object	*row;
+	size_t			 j, nr = json_object_array_length(t->rows);
+
+	for (j = 0; j < nr; j++) {
+		row = json_object_array_get_idx(t->rows, j);
+		if (strcmp(pnsctl_str(row, "issuer"),
+		    pnsctl_str(n, "iss")) != 0 ||
+		    strcmp(pnsctl_str(row, "client_id"),
+		    pnsctl_str(n, "client_id")) != 0 ||
+		    strcmp(pnsctl_str(row, "deployment_id"),
+		    pnsctl_str(n, "deployment_id")) != 0)
+			continue;
+		if (pnsctl_add_delivery(t->cfg, n) != 0)
+			return 1;
+		if (count(pns_json_obj(row, "notices_by_type"),
+		    pnsctl_str(n, "type"), n) == -1 ||
+		    count(pns_json_obj(row, "notices_by_status"),
+		    pnsctl_str(pns_json_obj(n, "delivery"), "status"), n) == -1)
+			return pnsctl_fail("out of memory");
+		break;
+	}
+	return 0;
+}
+
+/* Counts the stored notices per deployment, by type and by status,
+ * a notice at a time; 1 after printing why. */
+static int
+tally(const struct pns_config *cfg, struct json_object *rows)
+{
+	struct tally	t = { cfg, rows };
+	size_t		i, n;
+
+	if (pnsctl_notices_foreach(cfg, PNSCTL_ANY_ORDER, tally_one, &t) != 0)
+		return 1;
+	n = json_object_array_length(rows);
+	for (i = 0; i < n; i++)
+		if (in_received_order(json_object_array_get_idx(rows, i),
+		    "notices_by_type") == -1 ||
+		    in_received_order(json_object_array_get_idx(rows, i),
+		    "notices_by_status") == -1)
+			return pnsctl_fail("out of memory");
+	return 0;
 }
 
 static void
@@ -186,7 +305,7 @@ print_counts(const char *label, struct json_object *counts)
 int
 cmd_status(const struct pns_config *cfg, int argc, char **argv)
 {
-	struct json_object	*rows, *notices, *top, *q, *row, *h;
+	struct json_object	*rows, *top, *q, *row, *h;
 	struct rows		 r;
 	struct pns_err		 err;
 	long			 pending = 0, failed = 0;
@@ -206,12 +325,10 @@ cmd_status(const struct pns_config *cfg, int argc, char **argv)
 		return pnsctl_fail("%s", err.msg[0] ? err.msg :
 		    "out of memory");
 	}
-	if ((notices = pnsctl_load_notices(cfg)) == NULL) {
+	if (tally(cfg, rows) != 0) {
 		json_object_put(rows);
 		return 1;
 	}
-	tally(rows, notices);
-	json_object_put(notices);
 	top = json_object_new_object();
 	q = json_object_new_object();
 	json_object_object_add(q, "pending", json_object_new_int64(pending));
