@@ -373,6 +373,42 @@ def _alive_fcgi(pid):
         return False
 
 
+# Run as `python3 -c _PEAK OUT CMD ARG...`: forks CMD with its stdout on
+# the file OUT and prints CMD's exit status and peak resident set (KiB).
+_PEAK = """
+import os, sys
+out = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+pid = os.fork()
+if pid == 0:
+    os.dup2(out, 1)
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
+def peak_rss(argv, env, stdout, timeout=None):
+    """Runs argv with its stdout going to the file stdout; returns (exit
+    status, peak resident set in KiB, stderr text) of that process.
+
+    It is forked by a fresh interpreter: a process forked from the
+    caller would count the caller's memory too, Linux carrying a
+    parent's resident set into its child's ru_maxrss across exec.  That
+    interpreter's few MiB are a floor under every reading instead."""
+    env = dict(env)
+    # A sanitizer build (make SANITIZE=1) keeps freed memory in
+    # quarantine, which would read as memory held.
+    env["ASAN_OPTIONS"] = ":".join(filter(None, (
+        env.get("ASAN_OPTIONS"), "quarantine_size_mb=0")))
+    res = subprocess.run([sys.executable, "-c", _PEAK, str(stdout)] +
+                         [str(a) for a in argv], env=env,
+                         capture_output=True, text=True, timeout=timeout)
+    if res.returncode != 0:
+        raise RuntimeError("measuring %s: %s" % (argv[0], res.stderr))
+    status, kib = map(int, res.stdout.split())
+    return status, kib, res.stderr
+
+
 # What ASan, LSan and UBSan print when a sanitizer build finds a fault in
 # a program; lighttpd puts its children's stderr in its error log.
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",

@@ -16,6 +16,7 @@ import hmac
 import http.client
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -1152,6 +1153,120 @@ class T15FetchInChild(ReceiverTest):
         self.assertEqual(json.loads(res.stdout[24:]), PF.jwks())
 
 
+class T16LargeStore(unittest.TestCase):
+    """pnsctl loaded every whole stored record at once (about 11 KiB of
+    memory each once parsed: claims and raw token) and sorted them
+    before listing, so `notices list`, `notices show ID` and `status`
+    needed memory in proportion to whole records: 12 GiB for a million
+    notices.  They now walk the store a record at a time, the listing
+    keeping only (received_at, key) per notice to order them.
+
+    A store of N notices, then of 4N, is written straight into the
+    layout of pns_nstore.h (as bench/bench.py's prefill does); each
+    command's listing must be complete and in order, and its peak memory
+    must grow by far less than a whole record per added notice.  That a
+    notice removed between the listing's two passes is skipped is
+    checked by nstore_foreach_received in tests/unit/check_store.c,
+    where the removal can be made to fall between them."""
+
+    N = 3000
+    # KiB of peak memory per added notice: old code ~11, now ~0.1.
+    MAX_KIB_PER_NOTICE = 1.0
+
+    @classmethod
+    def setUpClass(cls):
+        # A store of its own: the other classes' notices stay small and
+        # this one's thousands slow no one else's listings.
+        cls.srv = H.Server()
+        cls.rng = random.Random(16)
+        cls.written = []        # (received_at, key, id, type)
+        try:
+            cls.srv.init()
+            cls.srv.add_platform(ISSUER, CLIENT_ID, PF.jwks_url, [DEPLOYMENT])
+        except BaseException:
+            cls.srv.stop()
+            raise
+        # Five types, so that the order status names them in shows
+        # (pnsctl lists whatever type was stored; three are made up).
+        cls.samples = {t: PF.mint_with_claims(notice_type=t)
+                       for t in (P.HELLO_WORLD, P.CONTEXT_COPY, "LtiANotice",
+                                 "LtiBNotice", "LtiCNotice")}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def fill(self, count):
+        """Adds count notices, real tokens and claims under made-up keys
+        and ids; many share a received_at, so the key must break ties."""
+        types = sorted(self.samples)
+        for i in range(count):
+            key = "%064x" % self.rng.getrandbits(256)
+            nid = str(uuid.UUID(int=self.rng.getrandbits(128)))
+            ntype = types[i % len(types)]
+            token, claims = self.samples[ntype]
+            at = "2020-01-01T00:%02d:%02d.000000Z" % (
+                self.rng.randrange(60), self.rng.randrange(60))
+            rec = {"key": key, "id": nid, "type": ntype,
+                   "timestamp": claims[CLAIM_NOTICE]["timestamp"],
+                   "iss": ISSUER, "client_id": CLIENT_ID,
+                   "deployment_id": DEPLOYMENT, "received_at": at,
+                   "claims": claims, "jwt": token}
+            path = self.srv.data_dir / "notices" / key[:2] / (key + ".json")
+            path.write_text(json.dumps(rec, separators=(",", ":")))
+            self.written.append((at, key, nid, ntype))
+
+    def peak(self, *args):
+        """Runs pnsctl args; returns (stdout, peak resident KiB)."""
+        out = self.srv.tmp / "pnsctl.out"
+        status, kib, stderr = H.peak_rss([H.PNSCTL] + list(args),
+                                         self.srv.env, out, timeout=600)
+        self.assertEqual(status, 0, "pnsctl %s: %s" % (args, stderr))
+        return out.read_text(), kib
+
+    def check_all(self):
+        """Each command over the whole store, checked; their peaks."""
+        peaks = {}
+        text, peaks["list"] = self.peak("notices", "list", "--json")
+        listed = json.loads(text)
+        # Complete and ordered: oldest first, the key breaking ties.
+        self.assertEqual([(n["received_at"], n["key"]) for n in listed],
+                         sorted((w[0], w[1]) for w in self.written))
+        self.assertFalse([n for n in listed if "jwt" in n])
+        self.assertEqual({n["delivery"]["status"] for n in listed},
+                         {"stored"})
+        text, peaks["status"] = self.peak("status", "--json")
+        row, = json.loads(text)["deployments"]
+        self.assertEqual(row["notices_by_type"], {
+            t: sum(1 for w in self.written if w[3] == t)
+            for t in self.samples})
+        self.assertEqual(row["notices_by_status"],
+                         {"stored": len(self.written)})
+        # The text names the types as the listing first shows them,
+        # although status counts in no order.
+        firsts = list(dict.fromkeys(n["type"] for n in listed))
+        self.assertIn("notices by type: %s\n" % " ".join(
+            "%s %d" % (t, row["notices_by_type"][t]) for t in firsts),
+            self.srv.pnsctl("status").stdout)
+        at, key, nid, _ = self.rng.choice(self.written)
+        text, peaks["show"] = self.peak("notices", "show", nid)
+        shown = json.loads(text)
+        self.assertEqual((shown["key"], shown["received_at"]), (key, at))
+        return peaks
+
+    def test_memory_does_not_grow_with_whole_records(self):
+        self.fill(self.N)
+        small = self.check_all()
+        self.fill(3 * self.N)
+        large = self.check_all()
+        for cmd in small:
+            per_notice = (large[cmd] - small[cmd]) / (3 * self.N)
+            self.assertLess(per_notice, self.MAX_KIB_PER_NOTICE,
+                            "%s: %d KiB with %d notices, %d KiB with %d" % (
+                                cmd, small[cmd], self.N, large[cmd],
+                                4 * self.N))
+
+
 class T99Alive(ReceiverTest):
     """Runs last: after every bad input above, the same processes still
     answer a valid notice."""
@@ -1166,7 +1281,7 @@ class T99Alive(ReceiverTest):
 ORDER = [T01Platform, T02Accept, T03Dedup, T04Batch, T05Algorithm,
          T06Header, T07Claims, T08Signature, T09Malformed, T10Canvas,
          T11KeyRotation, T12Http, T13PlainCgi, T14Volume, T15FetchInChild,
-         T99Alive]
+         T16LargeStore, T99Alive]
 
 
 def main():
