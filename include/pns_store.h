@@ -61,6 +61,17 @@ int	pns_store_path(const struct pns_config *cfg, char *out, size_t size,
 	    const char *sub, const char *name, struct pns_err *err);
 
 /*
+ * Calls fn(dir, name, arg) with each name in dir that is 64 lowercase hex
+ * digits followed by suffix ("" for none): the records and entries of
+ * data_dir, never a temporary file (its name starts with a dot) or a
+ * lock.  fn returning non-zero stops the walk and is returned.  A
+ * missing dir has no names when missing_ok, else is an error.
+ */
+int	pns_store_foreach_name(const char *dir, const char *suffix,
+	    int missing_ok, int (*fn)(const char *, const char *, void *),
+	    void *arg, struct pns_err *err);
+
+/*
  * Calls fn with each record of dir: the files named <64 hex>.json
  * (temporary files start with a dot), each read (at most max bytes) and
  * parsed (at most depth levels).  fn returning non-zero stops the walk

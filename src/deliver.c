@@ -3,7 +3,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -589,32 +588,39 @@ try_entry(const struct pns_config *cfg, const char *qdir, const char *key,
 	return rc == -1 ? -1 : 1;
 }
 
+struct pass {
+	const struct pns_config		*cfg;
+	time_t				*earliest;
+	struct pns_dispatch_stats	*st;
+	struct pns_err			*err;
+	long				 n;
+};
+
+static int
+pass_one(const char *qdir, const char *key, void *arg)
+{
+	struct pass	*p = arg;
+	int		 r;
+
+	r = try_entry(p->cfg, qdir, key, time(NULL), p->earliest, p->st,
+	    p->err);
+	if (r == -1)
+		return -1;
+	p->n += r;
+	return 0;
+}
+
 /* One pass over the queue; returns the number attempted or -1. */
 static long
 pass(const struct pns_config *cfg, const char *qdir, time_t *earliest,
     struct pns_dispatch_stats *st, struct pns_err *err)
 {
-	struct dirent	*de;
-	DIR		*d;
-	long		 n = 0;
-	int		 r;
+	struct pass	p = { cfg, earliest, st, err, 0 };
 
 	*earliest = 0;
-	if ((d = opendir(qdir)) == NULL)
-		return pns_err_sys(err, "opendir %s", qdir);
-	while ((de = readdir(d)) != NULL) {
-		if (!pns_nstore_key_valid(de->d_name))
-			continue;
-		r = try_entry(cfg, qdir, de->d_name, time(NULL), earliest, st,
-		    err);
-		if (r == -1) {
-			n = -1;
-			break;
-		}
-		n += r;
-	}
-	(void)closedir(d);
-	return n;
+	if (pns_store_foreach_name(qdir, "", 0, pass_one, &p, err) != 0)
+		return -1;
+	return p.n;
 }
 
 int
@@ -654,82 +660,83 @@ pns_dispatch(const struct pns_config *cfg, long linger,
 	return rc;
 }
 
+struct retry {
+	const char	*qdir;
+	struct pns_err	*err;
+	int		 listed;	/* walking failed/, not one key */
+	long		 n;
+};
+
+/* Moves failed/<key> back to the queue with its attempts reset. */
+static int
+retry_one(const char *fdir, const char *key, void *arg)
+{
+	struct retry	*r = arg;
+	struct entry	 e;
+	char		 from[PNS_FS_PATH_MAX], to[PNS_FS_PATH_MAX];
+
+	if (pns_path_join(from, sizeof(from), fdir, key, r->err) == -1 ||
+	    pns_path_join(to, sizeof(to), r->qdir, key, r->err) == -1)
+		return -1;
+	if (read_entry(from, &e, r->err) == -1)
+		/* Listed a moment ago, retried or moved since: skip it.
+		 * One key asked for by name must exist. */
+		return r->listed ? 0 : -1;
+	/* The last error stays until the next attempt replaces it. */
+	e.attempts = 0;
+	e.next_at = 0;
+	if (write_entry(fdir, key, &e, r->err) == -1)
+		return -1;
+	if (rename(from, to) == -1)
+		return pns_err_sys(r->err, "rename %s", from);
+	r->n++;
+	return 0;
+}
+
 long
 pns_deliver_retry(const struct pns_config *cfg, const char *key,
     struct pns_err *err)
 {
-	char		 fdir[PNS_FS_PATH_MAX], qdir[PNS_FS_PATH_MAX];
-	char		 from[PNS_FS_PATH_MAX], to[PNS_FS_PATH_MAX];
-	struct entry	 e;
-	struct dirent	*de;
-	DIR		*d = NULL;
-	long		 n = 0;
-	const char	*name;
+	char		fdir[PNS_FS_PATH_MAX], qdir[PNS_FS_PATH_MAX];
+	struct retry	r = { qdir, err, key == NULL, 0 };
+	int		rc;
 
 	if (key != NULL && !pns_nstore_key_valid(key))
 		return pns_err_set(err, PNS_EINVAL, "not a notice key");
 	if (sub_path(cfg, PNS_DIR_FAILED, NULL, fdir, err) == -1 ||
 	    sub_path(cfg, PNS_DIR_QUEUE, NULL, qdir, err) == -1)
 		return -1;
-	if (key == NULL && (d = opendir(fdir)) == NULL)
-		return pns_err_sys(err, "opendir %s", fdir);
-	for (;;) {
-		if (d != NULL) {
-			if ((de = readdir(d)) == NULL)
-				break;
-			if (!pns_nstore_key_valid(de->d_name))
-				continue;
-			name = de->d_name;
-		} else if (n > 0)
-			break;
-		else
-			name = key;
-		if (pns_path_join(from, sizeof(from), fdir, name, err) == -1 ||
-		    pns_path_join(to, sizeof(to), qdir, name, err) == -1)
-			goto fail;
-		if (read_entry(from, &e, err) == -1) {
-			if (d != NULL)
-				continue;
-			goto fail;
-		}
-		/* The last error stays until the next attempt replaces it. */
-		e.attempts = 0;
-		e.next_at = 0;
-		if (write_entry(fdir, name, &e, err) == -1)
-			goto fail;
-		if (rename(from, to) == -1) {
-			pns_err_sys(err, "rename %s", from);
-			goto fail;
-		}
-		n++;
-	}
-	if (d != NULL)
-		(void)closedir(d);
-	if (n > 0 && (pns_fsync_dir(qdir, err) == -1 ||
+	if (key != NULL)
+		rc = retry_one(fdir, key, &r);
+	else
+		rc = pns_store_foreach_name(fdir, "", 0, retry_one, &r, err);
+	if (rc != 0)
+		return -1;
+	if (r.n > 0 && (pns_fsync_dir(qdir, err) == -1 ||
 	    pns_fsync_dir(fdir, err) == -1))
 		return -1;
 	/* Due now: the next request to notices.fcgi starts a worker. */
-	if (n > 0)
+	if (r.n > 0)
 		stamp_due(cfg, time(NULL));
-	return n;
-fail:
-	if (d != NULL)
-		(void)closedir(d);
-	return -1;
+	return r.n;
+}
+
+static int
+count_one(const char *dir, const char *key, void *arg)
+{
+	(void)dir;
+	(void)key;
+	(*(long *)arg)++;
+	return 0;
 }
 
 static long
 count_keys(const char *dir, struct pns_err *err)
 {
-	struct dirent	*de;
-	DIR		*d;
-	long		 n = 0;
+	long	n = 0;
 
-	if ((d = opendir(dir)) == NULL)
-		return pns_err_sys(err, "opendir %s", dir);
-	while ((de = readdir(d)) != NULL)
-		n += pns_nstore_key_valid(de->d_name);
-	(void)closedir(d);
+	if (pns_store_foreach_name(dir, "", 0, count_one, &n, err) != 0)
+		return -1;
 	return n;
 }
 

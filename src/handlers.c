@@ -6,7 +6,6 @@
  * against one deadline of http_timeout seconds, so a slow platform delays
  * a launch by at most that.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -419,31 +418,37 @@ out:
 	return rc;
 }
 
+struct handlers_walk {
+	int	(*fn)(struct json_object *, void *);
+	void	 *arg;
+};
+
+static int
+handlers_one(const char *dir, const char *name, void *arg)
+{
+	struct handlers_walk	*w = arg;
+	struct json_object	*rec;
+	int			 rc;
+
+	/* One unreadable record must not hide the others. */
+	if ((rec = load_record(dir, name)) == NULL)
+		return 0;
+	rc = w->fn(rec, w->arg);
+	json_object_put(rec);
+	return rc;
+}
+
 int
 pns_handlers_foreach(const struct pns_config *cfg,
     int (*fn)(struct json_object *, void *), void *arg, struct pns_err *err)
 {
-	char			 dir[PNS_FS_PATH_MAX];
-	struct json_object	*rec;
-	struct dirent		*de;
-	DIR			*d;
-	int			 rc = 0;
+	struct handlers_walk	w = { fn, arg };
+	char			dir[PNS_FS_PATH_MAX];
 
 	if (pns_store_path(cfg, dir, sizeof(dir), PNS_DIR_HANDLERS, NULL,
 	    err) == -1)
 		return -1;
-	if ((d = opendir(dir)) == NULL)
-		return pns_err_sys(err, "opendir %s", dir);
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) != 69 ||
-		    strcmp(de->d_name + 64, ".json") != 0 ||
-		    (rec = load_record(dir, de->d_name)) == NULL)
-			continue;
-		rc = fn(rec, arg);
-		json_object_put(rec);
-	}
-	(void)closedir(d);
-	return rc;
+	return pns_store_foreach_name(dir, ".json", 0, handlers_one, &w, err);
 }
 
 /* The platform, paths and lock of a record; the caller unlocks. */

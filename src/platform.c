@@ -5,7 +5,6 @@
  * open whatever the number of platforms, and the issuer and client_id
  * stored inside are compared again after reading.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,37 +347,43 @@ pns_platform_learn_deployment(const struct pns_config *cfg,
 	    deployment_id, err);
 }
 
+struct platform_walk {
+	int			(*fn)(const struct pns_platform *, void *);
+	void			 *arg;
+	struct pns_platform	  p;
+	struct pns_err		 *err;
+};
+
+static int
+platform_one(const char *dir, const char *name, void *arg)
+{
+	struct platform_walk	*w = arg;
+	char			 path[PNS_FS_PATH_MAX];
+
+	pns_platform_release(&w->p);
+	if (pns_path_join(path, sizeof(path), dir, name, w->err) == -1 ||
+	    load_file(path, &w->p, w->err) == -1)
+		return -1;
+	return w->fn(&w->p, w->arg);
+}
+
 int
 pns_platform_foreach(const struct pns_config *cfg,
     int (*fn)(const struct pns_platform *, void *), void *arg,
     struct pns_err *err)
 {
-	char			 dir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX];
-	struct pns_platform	 p;
-	struct dirent		*de;
-	DIR			*d;
-	size_t			 len;
-	int			 rc = 0;
+	struct platform_walk	w;
+	char			dir[PNS_FS_PATH_MAX];
+	int			rc;
 
 	if (pns_store_path(cfg, dir, sizeof(dir), PNS_DIR_PLATFORMS, NULL,
 	    err) == -1)
 		return -1;
-	if ((d = opendir(dir)) == NULL)
-		return pns_err_sys(err, "opendir %s", dir);
-	pns_platform_init(&p);
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len != 69 ||
-		    strcmp(de->d_name + 64, ".json") != 0)
-			continue;
-		pns_platform_release(&p);
-		if (pns_path_join(path, sizeof(path), dir, de->d_name, err) == -1 ||
-		    load_file(path, &p, err) == -1)
-			rc = -1;
-		else
-			rc = fn(&p, arg);
-	}
-	pns_platform_release(&p);
-	(void)closedir(d);
+	w.fn = fn;
+	w.arg = arg;
+	w.err = err;
+	pns_platform_init(&w.p);
+	rc = pns_store_foreach_name(dir, ".json", 0, platform_one, &w, err);
+	pns_platform_release(&w.p);
 	return rc;
 }

@@ -103,48 +103,84 @@ pns_store_check(const struct pns_config *cfg, struct pns_err *err)
 	return 0;
 }
 
+static int
+record_name(const char *name, const char *suffix)
+{
+	size_t	i;
+
+	for (i = 0; i < 64; i++)
+		/* Names are written in lowercase; nothing else is ours. */
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		    (name[i] >= 'a' && name[i] <= 'f')))
+			return 0;
+	return strcmp(name + 64, suffix) == 0;
+}
+
+int
+pns_store_foreach_name(const char *dir, const char *suffix, int missing_ok,
+    int (*fn)(const char *, const char *, void *), void *arg,
+    struct pns_err *err)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 rc = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return missing_ok && errno == ENOENT ? 0 :
+		    pns_err_sys(err, "opendir %s", dir);
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		if (record_name(de->d_name, suffix))
+			rc = fn(dir, de->d_name, arg);
+	(void)closedir(d);
+	return rc;
+}
+
+struct json_walk {
+	struct pns_buf	  b;
+	int		  depth;
+	int		(*fn)(struct json_object *, void *);
+	void		 *arg;
+	struct pns_err	 *err;
+};
+
+static int
+json_one(const char *dir, const char *name, void *arg)
+{
+	struct json_walk	*w = arg;
+	struct json_object	*o;
+	struct pns_err		 rerr;
+	char			 path[PNS_FS_PATH_MAX];
+	int			 rc;
+
+	pns_buf_reset(&w->b);
+	if (pns_path_join(path, sizeof(path), dir, name, w->err) == -1)
+		return -1;
+	/* readdir hands out names read ahead: one removed since (a prune
+	 * running, or by hand) is gone, not an error. */
+	pns_err_clear(&rerr);
+	if (pns_read_file(path, &w->b, &rerr) == -1)
+		return rerr.code == PNS_ENOENT ? 0 :
+		    pns_err_set(w->err, rerr.code, "%s", rerr.msg);
+	if (pns_json_parse(w->b.data, w->b.len, w->depth, &o, w->err) == -1)
+		return -1;
+	rc = w->fn(o, w->arg);
+	json_object_put(o);
+	return rc;
+}
+
 int
 pns_store_foreach_json(const char *dir, size_t max, int depth,
     int (*fn)(struct json_object *, void *), void *arg, struct pns_err *err)
 {
-	char			 path[PNS_FS_PATH_MAX];
-	struct pns_buf		 b;
-	struct pns_err		 rerr;
-	struct json_object	*o;
-	struct dirent		*de;
-	DIR			*d;
-	int			 rc = 0;
+	struct json_walk	w;
+	int			rc;
 
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 : pns_err_sys(err, "opendir %s", dir);
-	pns_buf_init(&b, max);
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) != 69 ||
-		    strcmp(de->d_name + 64, ".json") != 0)
-			continue;
-		pns_buf_reset(&b);
-		if (pns_path_join(path, sizeof(path), dir, de->d_name,
-		    err) == -1) {
-			rc = -1;
-			break;
-		}
-		/* readdir hands out names read ahead: one removed since (a
-		 * prune running, or by hand) is gone, not an error. */
-		pns_err_clear(&rerr);
-		if (pns_read_file(path, &b, &rerr) == -1) {
-			if (rerr.code == PNS_ENOENT)
-				continue;
-			rc = pns_err_set(err, rerr.code, "%s", rerr.msg);
-			break;
-		}
-		if (pns_json_parse(b.data, b.len, depth, &o, err) == -1) {
-			rc = -1;
-			break;
-		}
-		rc = fn(o, arg);
-		json_object_put(o);
-	}
-	pns_buf_release(&b);
-	(void)closedir(d);
+	pns_buf_init(&w.b, max);
+	w.depth = depth;
+	w.fn = fn;
+	w.arg = arg;
+	w.err = err;
+	rc = pns_store_foreach_name(dir, ".json", 1, json_one, &w, err);
+	pns_buf_release(&w.b);
 	return rc;
 }

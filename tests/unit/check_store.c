@@ -600,6 +600,87 @@ START_TEST(foreach_skips_removed_file)
 }
 END_TEST
 
+/* Counts the names a walk gives; stops at the name stop_at. */
+struct names {
+	int		 seen;
+	const char	*stop_at;
+};
+
+static int
+count_name(const char *d, const char *name, void *arg)
+{
+	struct names	*nm = arg;
+
+	ck_assert_str_eq(d, dir);
+	nm->seen++;
+	return nm->stop_at != NULL && strcmp(name, nm->stop_at) == 0 ? 7 : 0;
+}
+
+static void
+touch_in_dir(const char *name)
+{
+	char	path[PNS_FS_PATH_MAX];
+	int	fd;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_int_ne(fd = open(path, O_WRONLY | O_CREAT, 0600), -1);
+	(void)close(fd);
+}
+
+/*
+ * One walker serves every directory of records and queue entries: it
+ * gives exactly the names that are 64 lowercase hex digits and the
+ * suffix, never a temporary file, a lock or a stamp.
+ */
+START_TEST(foreach_name_filters)
+{
+	static const char	hex[] =
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	static const char	upper[] =
+	    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct names		nm = { 0, NULL };
+	struct pns_err		err;
+	char			name[96], missing[PNS_FS_PATH_MAX];
+
+	(void)snprintf(name, sizeof(name), "%s.json", hex);
+	touch_in_dir(name);			/* a record */
+	touch_in_dir(hex);			/* a queue entry */
+	(void)snprintf(name, sizeof(name), "%s.lock", hex);
+	touch_in_dir(name);
+	(void)snprintf(name, sizeof(name), "%s.json", upper);
+	touch_in_dir(name);
+	(void)snprintf(name, sizeof(name), ".tmp-%s.json", hex);
+	touch_in_dir(name);
+	(void)snprintf(name, sizeof(name), "%.63s.json", hex);
+	touch_in_dir(name);
+	touch_in_dir(".due");
+
+	ck_assert_int_eq(pns_store_foreach_name(dir, ".json", 0, count_name,
+	    &nm, NULL), 0);
+	ck_assert_int_eq(nm.seen, 1);
+	nm.seen = 0;
+	ck_assert_int_eq(pns_store_foreach_name(dir, "", 0, count_name, &nm,
+	    NULL), 0);
+	ck_assert_int_eq(nm.seen, 1);
+	/* fn's non-zero stops the walk and is returned. */
+	nm.seen = 0;
+	nm.stop_at = hex;
+	ck_assert_int_eq(pns_store_foreach_name(dir, "", 0, count_name, &nm,
+	    NULL), 7);
+	ck_assert_int_eq(nm.seen, 1);
+
+	/* A missing directory: empty when allowed, else an error. */
+	(void)snprintf(missing, sizeof(missing), "%s/none", dir);
+	ck_assert_int_eq(pns_store_foreach_name(missing, "", 1, count_name,
+	    &nm, NULL), 0);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_store_foreach_name(missing, "", 0, count_name,
+	    &nm, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ESYS);
+	ck_assert_ptr_nonnull(strstr(err.msg, "opendir"));
+}
+END_TEST
+
 /* A shard removed by hand is made again by the next put. */
 START_TEST(nstore_shards)
 {
@@ -1054,6 +1135,7 @@ store_suite(void)
 	tcase_add_test(tc, nstore_get_refuses_bad_keys);
 	tcase_add_test(tc, nstore_foreach);
 	tcase_add_test(tc, foreach_skips_removed_file);
+	tcase_add_test(tc, foreach_name_filters);
 	tcase_add_test(tc, nstore_foreach_received);
 	tcase_add_test(tc, nstore_shards);
 	tcase_add_test(tc, commit_needs_the_store);
