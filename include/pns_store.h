@@ -61,11 +61,17 @@ int	pns_store_path(const struct pns_config *cfg, char *out, size_t size,
 	    const char *sub, const char *name, struct pns_err *err);
 
 /*
- * Calls fn(dir, name, arg) with each name in dir that is 64 lowercase hex
- * digits followed by suffix ("" for none): the records and entries of
- * data_dir, never a temporary file (its name starts with a dot) or a
- * lock.  fn returning non-zero stops the walk and is returned.  A
- * missing dir has no names when missing_ok, else is an error.
+ * 1 when name is 64 lowercase hex digits followed by suffix ("" for
+ * none): the name of a record or entry of data_dir, never a temporary
+ * file (its name starts with a dot) or a lock.
+ */
+int	pns_store_name_valid(const char *name, const char *suffix);
+
+/*
+ * Calls fn(dir, name, arg) with each name in dir that
+ * pns_store_name_valid takes with suffix.  fn returning non-zero stops
+ * the walk and is returned.  A missing dir has no names when
+ * missing_ok, else is an error.
  */
 int	pns_store_foreach_name(const char *dir, const char *suffix,
 	    int missing_ok, int (*fn)(const char *, const char *, void *),

@@ -16,14 +16,7 @@
 int
 pns_nstore_key_valid(const char *key)
 {
-	size_t	i;
-
-	for (i = 0; i < 64; i++)
-		/* Keys are written in lowercase; nothing else names a file. */
-		if (!((key[i] >= '0' && key[i] <= '9') ||
-		    (key[i] >= 'a' && key[i] <= 'f')))
-			return 0;
-	return key[64] == '\0';
+	return pns_store_name_valid(key, "");
 }
 
 static int

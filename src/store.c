@@ -103,8 +103,8 @@ pns_store_check(const struct pns_config *cfg, struct pns_err *err)
 	return 0;
 }
 
-static int
-record_name(const char *name, const char *suffix)
+int
+pns_store_name_valid(const char *name, const char *suffix)
 {
 	size_t	i;
 
@@ -129,7 +129,7 @@ pns_store_foreach_name(const char *dir, const char *suffix, int missing_ok,
 		return missing_ok && errno == ENOENT ? 0 :
 		    pns_err_sys(err, "opendir %s", dir);
 	while (rc == 0 && (de = readdir(d)) != NULL)
-		if (record_name(de->d_name, suffix))
+		if (pns_store_name_valid(de->d_name, suffix))
 			rc = fn(dir, de->d_name, arg);
 	(void)closedir(d);
 	return rc;
