@@ -18,24 +18,6 @@
 #include "pnsctl.h"
 #include "banned.h"
 
-/* Oldest first; the key breaks ties so the order is stable. */
-static int
-by_received(const void *a, const void *b)
-{
-	struct json_object	*x = *(struct json_object *const *)a;
-	struct json_object	*y = *(struct json_object *const *)b;
-	const char		*rx, *ry;
-	int			 c;
-
-	rx = pns_json_str(x, "received_at");
-	ry = pns_json_str(y, "received_at");
-	if ((c = strcmp(rx ? rx : "", ry ? ry : "")) != 0)
-		return c;
-	rx = pns_json_str(x, "key");
-	ry = pns_json_str(y, "key");
-	return strcmp(rx ? rx : "", ry ? ry : "");
-}
-
 int
 pnsctl_add_delivery(const struct pns_config *cfg, struct json_object *o)
 {
@@ -217,11 +199,10 @@ with_id(const struct pns_config *cfg, const char *id)
 		(void)pnsctl_fail("out of memory");
 		return NULL;
 	}
-	if (pnsctl_notices_foreach(cfg, PNSCTL_ANY_ORDER, add_if_id, &w) != 0) {
+	if (pnsctl_notices_foreach(cfg, PNSCTL_RECEIVED, add_if_id, &w) != 0) {
 		json_object_put(w.found);
 		return NULL;
 	}
-	json_object_array_sort(w.found, by_received);
 	return w.found;
 }
 

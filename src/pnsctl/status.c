@@ -124,108 +124,20 @@ add_platform(const struct pns_platform *p, void *arg)
 	return 0;
 }
 
-/* Member i of the array c, a string. */
-static const char *
-nth(struct json_object *c, size_t i)
-{
-	const char	*s = json_object_get_string(json_object_array_get_idx(c,
-	    i));
-
-	return s != NULL ? s : "";
-}
-
-/*
- * A notice (received at, key) against the oldest counted in c, in the
- * order of "notices list": negative when it comes first.
- */
+/* One more notice counted under name; 0, or -1 out of memory. */
 static int
-cmp_oldest(const char *at, const char *key, struct json_object *c)
-{
-	int	d;
-
-	if ((d = strcmp(at, nth(c, 1))) != 0)
-		return d;
-	return strcmp(key, nth(c, 2));
-}
-
-/*
- * Counts the notice o under name.  The walk is in no order, so a count
- * is kept as [n, received_at, key], the last two of the oldest notice
- * counted, by which in_received_order then orders the names.
- */
-static int
-count(struct json_object *counts, const char *name, struct json_object *o)
+count(struct json_object *counts, const char *name)
 {
 	struct json_object	*c;
-	const char		*at = pns_json_str(o, "received_at");
-	const char		*key = pns_json_str(o, "key");
 
-	at = at != NULL ? at : "";
-	key = key != NULL ? key : "";
-	if (!json_object_object_get_ex(counts, name, &c)) {
-		if ((c = json_object_new_array_ext(4)) == NULL ||
-		    json_object_object_add(counts, name, c) != 0) {
-			json_object_put(c);
-			return -1;
-		}
-		json_object_array_add(c, json_object_new_int64(0));
-	}
-	if (json_object_array_length(c) == 1 || cmp_oldest(at, key, c) < 0) {
-		json_object_array_put_idx(c, 1, json_object_new_string(at));
-		json_object_array_put_idx(c, 2, json_object_new_string(key));
-	}
-	json_object_int_inc(json_object_array_get_idx(c, 0), 1);
-	return 0;
-}
-
-static int
-by_oldest(const void *a, const void *b)
-{
-	struct json_object	*x = *(struct json_object *const *)a;
-	struct json_object	*y = *(struct json_object *const *)b;
-
-	return cmp_oldest(nth(x, 1), nth(x, 2), y);
-}
-
-/*
- * Replaces row's counts member with {name: n}, the names in the order
- * they first appear among the notices oldest first: the order of the
- * counts when every notice was loaded, sorted, then counted.
- */
-static int
-in_received_order(struct json_object *row, const char *member)
-{
-	struct json_object_iterator	 it, end;
-	struct json_object		*counts = pns_json_obj(row, member);
-	struct json_object		*firsts, *out, *c;
-	size_t				 i, n;
-
-	if ((firsts = json_object_new_array()) == NULL)
+	if (json_object_object_get_ex(counts, name, &c))
+		return json_object_int_inc(c, 1) ? 0 : -1;
+	if ((c = json_object_new_int64(1)) == NULL)
 		return -1;
-	it = json_object_iter_begin(counts);
-	end = json_object_iter_end(counts);
-	for (; !json_object_iter_equal(&it, &end);
-	    json_object_iter_next(&it)) {
-		c = json_object_iter_peek_value(&it);
-		/* [n, received_at, key, name] */
-		json_object_array_put_idx(c, 3, json_object_new_string(
-		    json_object_iter_peek_name(&it)));
-		json_object_array_add(firsts, json_object_get(c));
-	}
-	json_object_array_sort(firsts, by_oldest);
-	if ((out = json_object_new_object()) == NULL) {
-		json_object_put(firsts);
+	if (json_object_object_add(counts, name, c) != 0) {
+		json_object_put(c);
 		return -1;
 	}
-	n = json_object_array_length(firsts);
-	for (i = 0; i < n; i++) {
-		c = json_object_array_get_idx(firsts, i);
-		json_object_object_add(out, nth(c, 3), json_object_get(
-		    json_object_array_get_idx(c, 0)));
-	}
-	json_object_put(firsts);
-	/* In place: the row keeps its members' order. */
-	json_object_object_add(row, member, out);
 	return 0;
 }
 
@@ -254,33 +166,26 @@ tally_one(struct json_object *n, void *arg)
 		if (pnsctl_add_delivery(t->cfg, n) != 0)
 			return 1;
 		if (count(pns_json_obj(row, "notices_by_type"),
-		    pnsctl_str(n, "type"), n) == -1 ||
+		    pnsctl_str(n, "type")) != 0 ||
 		    count(pns_json_obj(row, "notices_by_status"),
-		    pnsctl_str(pns_json_obj(n, "delivery"), "status"), n) == -1)
+		    pnsctl_str(pns_json_obj(n, "delivery"), "status")) != 0)
 			return pnsctl_fail("out of memory");
 		break;
 	}
 	return 0;
 }
 
-/* Counts the stored notices per deployment, by type and by status,
- * a notice at a time; 1 after printing why. */
+/*
+ * Counts the stored notices per deployment, by type and by status, a
+ * notice at a time; 1 after printing why.  Oldest first, so that each
+ * count's names come in the order "notices list" first shows them.
+ */
 static int
 tally(const struct pns_config *cfg, struct json_object *rows)
 {
 	struct tally	t = { cfg, rows };
-	size_t		i, n;
 
-	if (pnsctl_notices_foreach(cfg, PNSCTL_ANY_ORDER, tally_one, &t) != 0)
-		return 1;
-	n = json_object_array_length(rows);
-	for (i = 0; i < n; i++)
-		if (in_received_order(json_object_array_get_idx(rows, i),
-		    "notices_by_type") == -1 ||
-		    in_received_order(json_object_array_get_idx(rows, i),
-		    "notices_by_status") == -1)
-			return pnsctl_fail("out of memory");
-	return 0;
+	return pnsctl_notices_foreach(cfg, PNSCTL_RECEIVED, tally_one, &t);
 }
 
 static void

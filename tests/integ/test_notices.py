@@ -1242,8 +1242,7 @@ class T16LargeStore(unittest.TestCase):
             for t in self.samples})
         self.assertEqual(row["notices_by_status"],
                          {"stored": len(self.written)})
-        # The text names the types as the listing first shows them,
-        # although status counts in no order.
+        # The text names the types as the listing first shows them.
         firsts = list(dict.fromkeys(n["type"] for n in listed))
         self.assertIn("notices by type: %s\n" % " ".join(
             "%s %d" % (t, row["notices_by_type"][t]) for t in firsts),
