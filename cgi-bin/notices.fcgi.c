@@ -191,7 +191,6 @@ struct worker {
 	struct pns_http_resp	 resp;
 };
 
-static pthread_mutex_t	accept_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Guards in_accept: only a thread inside accept is woken at shutdown. */
 static pthread_mutex_t	wake_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -407,7 +406,12 @@ set_in_accept(struct worker *w, int in)
 	(void)pthread_mutex_unlock(&wake_lock);
 }
 
-/* One FastCGI thread: accept (one thread at a time), answer, repeat. */
+/*
+ * One FastCGI thread: accept, answer, repeat.  Every idle thread waits
+ * in accept(2) itself: Linux hands each connection to one of them, and
+ * libfcgi takes no lock of its own there (USE_LOCKING is off), so a
+ * mutex around it would only add a hand-off between threads per request.
+ */
 static void *
 serve(void *arg)
 {
@@ -416,11 +420,9 @@ serve(void *arg)
 	int		 rc;
 
 	for (;;) {
-		(void)pthread_mutex_lock(&accept_lock);
 		set_in_accept(w, 1);
 		rc = stopping ? -1 : FCGX_Accept_r(&w->req);
 		set_in_accept(w, 0);
-		(void)pthread_mutex_unlock(&accept_lock);
 		if (rc < 0)
 			break;
 		queued = w->ready ? w->rcv.queued : 0;
