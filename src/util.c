@@ -162,45 +162,71 @@ pns_buf_printf(struct pns_buf *b, struct pns_err *err, const char *fmt, ...)
 	return 0;
 }
 
-static int
-b64url_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
+/*
+ * The value of each base64url character, 0xff for any other byte.  A
+ * table, not a chain of ranges: every token's three parts go through
+ * here, and a lookup per character keeps decoding off the profile.
+ */
+#define B64__	0xff
+static const unsigned char b64url_val[256] = {
+#define R16(x)	x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+	R16(B64__), R16(B64__),					/* 0x00 */
+	B64__, B64__, B64__, B64__, B64__, B64__, B64__, B64__,	/* 0x20 */
+	B64__, B64__, B64__, B64__, B64__, 62, B64__, B64__,	/* '-' */
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61,			/* '0' */
+	B64__, B64__, B64__, B64__, B64__, B64__,
+	B64__, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,	/* 'A' */
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+	B64__, B64__, B64__, B64__, 63,				/* '_' */
+	B64__, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38,	/* 'a' */
+	39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,
+	B64__, B64__, B64__, B64__, B64__,
+	R16(B64__), R16(B64__), R16(B64__), R16(B64__),		/* 0x80 */
+	R16(B64__), R16(B64__), R16(B64__), R16(B64__),
+#undef R16
+};
 
 long
 pns_b64url_decode(const char *in, size_t len, unsigned char *out)
 {
-	size_t		i, o = 0;
-	unsigned long	acc = 0;
-	int		bits = 0, v;
+	const unsigned char	*p = (const unsigned char *)in;
+	size_t			 i, o = 0, whole = len - len % 4;
+	unsigned long		 v;
+	unsigned char		 a, b, c, d;
 
 	/* A lone trailing character carries 6 bits: never a whole byte. */
 	if (len % 4 == 1 || len > LONG_MAX / 3)
 		return -1;
-	for (i = 0; i < len; i++) {
-		if ((v = b64url_val((unsigned char)in[i])) < 0)
+	for (i = 0; i < whole; i += 4) {
+		a = b64url_val[p[i]];
+		b = b64url_val[p[i + 1]];
+		c = b64url_val[p[i + 2]];
+		d = b64url_val[p[i + 3]];
+		if ((a | b | c | d) & 0xc0)
 			return -1;
-		acc = (acc << 6) | (unsigned long)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1UL << bits) - 1;
-		}
+		v = (unsigned long)a << 18 | (unsigned long)b << 12 |
+		    (unsigned long)c << 6 | d;
+		out[o++] = (unsigned char)(v >> 16);
+		out[o++] = (unsigned char)(v >> 8);
+		out[o++] = (unsigned char)v;
 	}
-	/* Leftover bits must be zero, so each value has one encoding. */
-	if (acc != 0)
+	if (len % 4 == 0)
+		return (long)o;
+	/*
+	 * Two or three characters left: one or two bytes, and the bits
+	 * below them must be zero, so each value has one encoding.
+	 */
+	a = b64url_val[p[i]];
+	b = b64url_val[p[i + 1]];
+	c = len % 4 == 3 ? b64url_val[p[i + 2]] : 0;
+	if ((a | b | c) & 0xc0)
+		return -1;
+	v = (unsigned long)a << 18 | (unsigned long)b << 12 |
+	    (unsigned long)c << 6;
+	out[o++] = (unsigned char)(v >> 16);
+	if (len % 4 == 3)
+		out[o++] = (unsigned char)(v >> 8);
+	if ((v & (len % 4 == 3 ? 0xffUL : 0xffffUL)) != 0)
 		return -1;
 	return (long)o;
 }
