@@ -33,13 +33,14 @@ int	pns_write_atomic(const char *dir, const char *name, const void *data,
 
 /*
  * Creates dir/name with data unless it exists, atomically: the content
- * is complete before the name appears (link), so the name never shows a
- * partial file.  Returns 0 when created, 1 when dir/name existed
- * already, -1 on error.  The content is fsynced before the link and the
- * directory after it, also when the name existed (it may have been
- * linked an instant ago by another process that has not yet made it
- * durable), unless nosync is set: then nothing is synced and the caller
- * makes it durable (pns_commit_wait).
+ * is complete before the name appears (a rename that refuses to replace,
+ * or link where that is missing), so the name never shows a partial
+ * file.  Returns 0 when created, 1 when dir/name existed already, -1 on
+ * error.  The content is fsynced before the move and the directory
+ * after it, also when the name existed (it may have been made an
+ * instant ago by another process that has not yet made it durable),
+ * unless nosync is set: then nothing is synced and the caller makes it
+ * durable (pns_commit_wait).
  */
 int	pns_create_exclusive(const char *dir, const char *name,
 	    const void *data, size_t len, int nosync, struct pns_err *err);

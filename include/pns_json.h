@@ -24,6 +24,19 @@
 int		 pns_json_parse(const char *buf, size_t len, int depth,
 		    struct json_object **out, struct pns_err *err);
 
+/*
+ * Finds the top-level member key of the JSON object text (buf, len)
+ * without building the object, for a walk that needs one field of
+ * many records.  Returns 1 with the member's string value in out (cut
+ * to size - 1 bytes, NUL-terminated) when it is written without escapes;
+ * 0 when the object has no such member; -1 when a scan cannot tell (not
+ * an object, an escape in a top-level key or in the value, a value that
+ * is not a string, text cut short or followed by more): the caller then
+ * parses the text.  Of repeated members the last counts, as when parsed.
+ */
+int		 pns_json_scan_str(const char *buf, size_t len,
+		    const char *key, char *out, size_t size);
+
 /* Member key of obj if obj is an object and the member a string with no
  * NUL inside, else NULL.  Borrowed from obj. */
 const char	*pns_json_str(struct json_object *obj, const char *key);

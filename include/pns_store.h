@@ -78,6 +78,17 @@ int	pns_store_foreach_name(const char *dir, const char *suffix,
 	    void *arg, struct pns_err *err);
 
 /*
+ * Calls fn(name, text, len, arg) with each record of dir (the files
+ * named <64 hex>.json), read whole (at most max bytes, NUL-terminated)
+ * but not parsed: for a walk that needs one field of each record.  fn
+ * returning non-zero stops the walk and is returned; a missing dir has
+ * no records, and a file removed while the walk goes on is skipped.
+ */
+int	pns_store_foreach_text(const char *dir, size_t max,
+	    int (*fn)(const char *, const char *, size_t, void *), void *arg,
+	    struct pns_err *err);
+
+/*
  * Calls fn with each record of dir: the files named <64 hex>.json
  * (temporary files start with a dot), each read (at most max bytes) and
  * parsed (at most depth levels).  fn returning non-zero stops the walk

@@ -150,33 +150,54 @@ pns_write_atomic(const char *dir, const char *name, const void *data,
 	return pns_fsync_dir(dir, err);
 }
 
+/*
+ * Moves tmp to dst unless dst exists: 0 when moved, 1 when dst existed
+ * (tmp is then removed), -1 on error.  renameat2(RENAME_NOREPLACE) does
+ * it in one step; a file system without it (NFS, older kernels) says
+ * EINVAL and gets link(2), which also refuses to replace dst, then
+ * unlink(2) of the temporary name.
+ */
+static int
+move_noreplace(const char *tmp, const char *dst, struct pns_err *err)
+{
+	int	existed = 0;
+
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EEXIST)
+		existed = 1;
+	else if (errno != EINVAL && errno != ENOSYS) {
+		pns_err_sys(err, "rename to %s", dst);
+		(void)unlink(tmp);
+		return -1;
+	} else if (link(tmp, dst) == -1) {
+		if (errno != EEXIST) {
+			pns_err_sys(err, "link %s", dst);
+			(void)unlink(tmp);
+			return -1;
+		}
+		existed = 1;
+	}
+	(void)unlink(tmp);
+	return existed;
+}
+
 int
 pns_create_exclusive(const char *dir, const char *name, const void *data,
     size_t len, int nosync, struct pns_err *err)
 {
 	char	tmp[PNS_FS_PATH_MAX], dst[PNS_FS_PATH_MAX];
-	int	existed = 0;
+	int	existed;
 
-	if (pns_path_join(dst, sizeof(dst), dir, name, err) == -1)
+	/*
+	 * No lookup of dst first: for a new name (nearly every call) it is
+	 * a second search of the directory, and the move that follows
+	 * decides races anyway.
+	 */
+	if (pns_path_join(dst, sizeof(dst), dir, name, err) == -1 ||
+	    write_temp(dir, data, len, nosync, tmp, sizeof(tmp), err) == -1 ||
+	    (existed = move_noreplace(tmp, dst, err)) == -1)
 		return -1;
-	/* Cheap early answer for the common duplicate; link decides races. */
-	if (access(dst, F_OK) == 0)
-		existed = 1;
-	else {
-		if (write_temp(dir, data, len, nosync, tmp, sizeof(tmp),
-		    err) == -1)
-			return -1;
-		/* link(2), unlike rename(2), refuses to replace dst. */
-		if (link(tmp, dst) == -1) {
-			if (errno != EEXIST) {
-				pns_err_sys(err, "link %s", dst);
-				(void)unlink(tmp);
-				return -1;
-			}
-			existed = 1;
-		}
-		(void)unlink(tmp);
-	}
 	if (!nosync && pns_fsync_dir(dir, err) == -1)
 		return -1;
 	return existed;

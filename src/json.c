@@ -122,3 +122,117 @@ pns_json_num(struct json_object *obj, const char *key, double *out)
 	}
 	return -1;
 }
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Index of the '"' closing the string opened before start, or len; *esc
+ * says whether it holds an escape. */
+static size_t
+string_end(const char *buf, size_t len, size_t start, int *esc)
+{
+	size_t	i = start;
+
+	*esc = 0;
+	while (i < len && buf[i] != '"') {
+		if (buf[i] == '\\') {
+			*esc = 1;
+			i++;
+		}
+		i++;
+	}
+	return i < len ? i : len;
+}
+
+/*
+ * The value after a top-level key ending at buf[i - 1]: 1 and copied to
+ * out when it is a string without escapes or control characters, else
+ * -1.  *end is set to its closing quote.
+ */
+static int
+scan_value(const char *buf, size_t len, size_t i, char *out, size_t size,
+    size_t *end)
+{
+	size_t	start, n;
+
+	while (i < len && is_space(buf[i]))
+		i++;
+	if (i >= len || buf[i] != ':')
+		return -1;
+	for (i++; i < len && is_space(buf[i]); i++)
+		;
+	if (i >= len || buf[i] != '"')
+		return -1;
+	for (start = ++i; i < len && buf[i] != '"'; i++)
+		if (buf[i] == '\\' || (unsigned char)buf[i] < 0x20)
+			return -1;
+	if (i >= len)
+		return -1;
+	n = i - start < size - 1 ? i - start : size - 1;
+	memcpy(out, buf + start, n);
+	out[n] = '\0';
+	*end = i;
+	return 1;
+}
+
+int
+pns_json_scan_str(const char *buf, size_t len, const char *key, char *out,
+    size_t size)
+{
+	size_t	i = 0, klen = strlen(key), end;
+	int	depth = 0, want_key = 0, found = 0, esc;
+
+	if (size == 0)
+		return -1;
+	while (i < len && is_space(buf[i]))
+		i++;
+	if (i >= len || buf[i] != '{')
+		return -1;
+	for (; i < len; i++) {
+		switch (buf[i]) {
+		case '"':
+			end = string_end(buf, len, i + 1, &esc);
+			if (end >= len)
+				return -1;
+			if (depth == 1 && want_key) {
+				want_key = 0;
+				/* An escaped key may spell key another way. */
+				if (esc)
+					return -1;
+				if (end - i - 1 == klen &&
+				    memcmp(buf + i + 1, key, klen) == 0) {
+					if (scan_value(buf, len, end + 1, out,
+					    size, &end) == -1)
+						return -1;
+					found = 1;	/* the last one counts */
+				}
+			}
+			i = end;
+			break;
+		case '{':
+			if (++depth == 1)
+				want_key = 1;
+			break;
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (--depth > 0)
+				break;
+			if (depth < 0)
+				return -1;
+			for (i++; i < len && is_space(buf[i]); i++)
+				;
+			return i == len ? found : -1;
+		case ',':
+			if (depth == 1)
+				want_key = 1;
+			break;
+		}
+	}
+	return -1;
+}

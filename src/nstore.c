@@ -53,6 +53,7 @@ ensure_shard(const struct pns_config *cfg, const char *dir,
 	return pns_fsync_dir(top, err);
 }
 
+/* Every field but the jwt, which record_text adds. */
 static struct json_object *
 record(const struct pns_notice *n, const char *received_at)
 {
@@ -73,32 +74,82 @@ record(const struct pns_notice *n, const char *received_at)
 	json_object_object_add(o, "received_at",
 	    json_object_new_string(received_at));
 	json_object_object_add(o, "claims", json_object_get(n->jws.payload));
-	json_object_object_add(o, "jwt",
-	    json_object_new_string_len(n->token, (int)n->token_len));
 	return o;
+}
+
+/* base64url and dots: nothing in it that a JSON string escapes. */
+static int
+jwt_is_plain(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' &&
+		    s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+/*
+ * The record as one JSON text, the jwt last.  A verified token is
+ * base64url and dots, so it is copied as it came rather than built as a
+ * json-c string and escaped character by character: it is over half of
+ * every record.  Anything else goes through json-c.
+ */
+static int
+record_text(const struct pns_notice *n, const char *received_at,
+    struct pns_buf *b, struct pns_err *err)
+{
+	struct json_object	*o;
+	const char		*text;
+	size_t			 len;
+	int			 rc = -1;
+
+	if ((o = record(n, received_at)) == NULL)
+		return pns_err_set(err, PNS_ENOMEM, "out of memory");
+	if (!jwt_is_plain(n->token, n->token_len)) {
+		json_object_object_add(o, "jwt",
+		    json_object_new_string_len(n->token, (int)n->token_len));
+		text = json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		rc = pns_buf_adds(b, text, err);
+		json_object_put(o);
+		return rc;
+	}
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(text);
+	/* An object, so its text ends in '}', which the jwt goes before. */
+	if (len >= 2 && text[len - 1] == '}' &&
+	    pns_buf_add(b, text, len - 1, err) == 0 &&
+	    pns_buf_adds(b, ",\"jwt\":\"", err) == 0 &&
+	    pns_buf_add(b, n->token, n->token_len, err) == 0 &&
+	    pns_buf_adds(b, "\"}", err) == 0)
+		rc = 0;
+	else if (len < 2 || text[len - 1] != '}')
+		rc = pns_err_set(err, PNS_EINVAL, "record is not an object");
+	json_object_put(o);
+	return rc;
 }
 
 int
 pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
     const char *received_at, struct pns_err *err)
 {
-	struct json_object	*o;
-	const char		*text;
-	char			 dir[PNS_FS_PATH_MAX], name[80];
-	size_t			 len;
-	int			 rc;
+	struct pns_buf	 b;
+	char		 dir[PNS_FS_PATH_MAX], name[80];
+	int		 rc;
 
 	if (shard_dir(cfg, n->key, dir, sizeof(dir), err) == -1 ||
 	    ensure_shard(cfg, dir, err) == -1)
 		return -1;
-	if ((o = record(n, received_at)) == NULL)
-		return pns_err_set(err, PNS_ENOMEM, "out of memory");
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = strlen(text);
-	(void)snprintf(name, sizeof(name), "%s.json", n->key);
-	rc = pns_create_exclusive(dir, name, text, len, 1, err);
-	json_object_put(o);
+	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
+	if ((rc = record_text(n, received_at, &b, err)) == 0) {
+		(void)snprintf(name, sizeof(name), "%s.json", n->key);
+		rc = pns_create_exclusive(dir, name, b.data, b.len, 1, err);
+	}
+	pns_buf_release(&b);
 	return rc;
 }
 
@@ -132,10 +183,10 @@ pns_nstore_get(const struct pns_config *cfg, const char *key,
 	return load_record(path, out, err);
 }
 
-int
-pns_nstore_foreach(const struct pns_config *cfg,
-    int (*fn)(struct json_object *, void *), void *arg,
-    struct pns_err *err)
+/* Calls fn(dir, arg) with each of the 256 shard directories in turn. */
+static int
+foreach_shard(const struct pns_config *cfg,
+    int (*fn)(const char *, void *), void *arg, struct pns_err *err)
 {
 	static const char	hex[] = "0123456789abcdef";
 	char			top[PNS_FS_PATH_MAX], dir[PNS_FS_PATH_MAX];
@@ -151,10 +202,34 @@ pns_nstore_foreach(const struct pns_config *cfg,
 		shard[2] = '\0';
 		if (pns_path_join(dir, sizeof(dir), top, shard, err) == -1)
 			return -1;
-		rc = pns_store_foreach_json(dir, PNS_NOTICE_FILE_MAX,
-		    PNS_JSON_DEPTH + 2, fn, arg, err);
+		rc = fn(dir, arg);
 	}
 	return rc;
+}
+
+struct records {
+	int		(*fn)(struct json_object *, void *);
+	void		 *arg;
+	struct pns_err	 *err;
+};
+
+static int
+shard_records(const char *dir, void *arg)
+{
+	struct records	*r = arg;
+
+	return pns_store_foreach_json(dir, PNS_NOTICE_FILE_MAX,
+	    PNS_JSON_DEPTH + 2, r->fn, r->arg, r->err);
+}
+
+int
+pns_nstore_foreach(const struct pns_config *cfg,
+    int (*fn)(struct json_object *, void *), void *arg,
+    struct pns_err *err)
+{
+	struct records	r = { fn, arg, err };
+
+	return foreach_shard(cfg, shard_records, &r, err);
 }
 
 /*
@@ -174,18 +249,21 @@ struct index {
 	struct pns_err	*err;
 };
 
+/*
+ * One record's (received_at, key): the key is its file's name, which the
+ * walk has checked; received_at is scanned for in the text, since parsing
+ * a whole record (claims, 1.5 KB of token) to read 27 bytes was most of
+ * the first pass.  A record the scan cannot read is parsed.
+ */
 static int
-index_add(struct json_object *rec, void *arg)
+index_add(const char *name, const char *buf, size_t len, void *arg)
 {
-	struct index	*ix = arg;
-	struct received	*v;
-	const char	*key = pns_json_str(rec, "key");
-	const char	*at = pns_json_str(rec, "received_at");
-	size_t		 size;
+	struct index		*ix = arg;
+	struct received		*v;
+	struct json_object	*rec;
+	const char		*at;
+	size_t			 size;
 
-	if (key == NULL || !pns_nstore_key_valid(key))
-		return pns_err_set(ix->err, PNS_EINVAL,
-		    "a stored notice has no valid key");
 	if (ix->n == ix->size) {
 		size = ix->size == 0 ? 1024 : ix->size * 2;
 		if (size > SIZE_MAX / sizeof(*v) ||
@@ -195,10 +273,36 @@ index_add(struct json_object *rec, void *arg)
 		ix->v = v;
 		ix->size = size;
 	}
-	v = &ix->v[ix->n++];
-	(void)snprintf(v->at, sizeof(v->at), "%s", at != NULL ? at : "");
-	memcpy(v->key, key, sizeof(v->key));
+	v = &ix->v[ix->n];
+	memcpy(v->key, name, sizeof(v->key) - 1);
+	v->key[sizeof(v->key) - 1] = '\0';
+	switch (pns_json_scan_str(buf, len, "received_at", v->at,
+	    sizeof(v->at))) {
+	case 1:
+		break;
+	case 0:
+		v->at[0] = '\0';
+		break;
+	default:
+		if (pns_json_parse(buf, len, PNS_JSON_DEPTH + 2, &rec,
+		    ix->err) == -1)
+			return -1;
+		at = pns_json_str(rec, "received_at");
+		(void)snprintf(v->at, sizeof(v->at), "%s", at != NULL ? at : "");
+		json_object_put(rec);
+	}
+	ix->n++;
 	return 0;
+}
+
+/* The first pass: every record's (received_at, key), unsorted. */
+static int
+shard_index(const char *dir, void *arg)
+{
+	struct index	*ix = arg;
+
+	return pns_store_foreach_text(dir, PNS_NOTICE_FILE_MAX, index_add, ix,
+	    ix->err);
 }
 
 /* Oldest first; the key breaks ties so the order is stable. */
@@ -224,7 +328,7 @@ pns_nstore_foreach_received(const struct pns_config *cfg,
 	size_t			 i;
 	int			 rc;
 
-	if ((rc = pns_nstore_foreach(cfg, index_add, &ix, err)) != 0) {
+	if ((rc = foreach_shard(cfg, shard_index, &ix, err)) != 0) {
 		free(ix.v);
 		return rc;
 	}

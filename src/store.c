@@ -135,22 +135,19 @@ pns_store_foreach_name(const char *dir, const char *suffix, int missing_ok,
 	return rc;
 }
 
-struct json_walk {
+struct text_walk {
 	struct pns_buf	  b;
-	int		  depth;
-	int		(*fn)(struct json_object *, void *);
+	int		(*fn)(const char *, const char *, size_t, void *);
 	void		 *arg;
 	struct pns_err	 *err;
 };
 
 static int
-json_one(const char *dir, const char *name, void *arg)
+text_one(const char *dir, const char *name, void *arg)
 {
-	struct json_walk	*w = arg;
-	struct json_object	*o;
+	struct text_walk	*w = arg;
 	struct pns_err		 rerr;
 	char			 path[PNS_FS_PATH_MAX];
-	int			 rc;
 
 	pns_buf_reset(&w->b);
 	if (pns_path_join(path, sizeof(path), dir, name, w->err) == -1)
@@ -161,7 +158,42 @@ json_one(const char *dir, const char *name, void *arg)
 	if (pns_read_file(path, &w->b, &rerr) == -1)
 		return rerr.code == PNS_ENOENT ? 0 :
 		    pns_err_set(w->err, rerr.code, "%s", rerr.msg);
-	if (pns_json_parse(w->b.data, w->b.len, w->depth, &o, w->err) == -1)
+	return w->fn(name, w->b.data, w->b.len, w->arg);
+}
+
+int
+pns_store_foreach_text(const char *dir, size_t max,
+    int (*fn)(const char *, const char *, size_t, void *), void *arg,
+    struct pns_err *err)
+{
+	struct text_walk	w;
+	int			rc;
+
+	pns_buf_init(&w.b, max);
+	w.fn = fn;
+	w.arg = arg;
+	w.err = err;
+	rc = pns_store_foreach_name(dir, ".json", 1, text_one, &w, err);
+	pns_buf_release(&w.b);
+	return rc;
+}
+
+struct json_walk {
+	int		  depth;
+	int		(*fn)(struct json_object *, void *);
+	void		 *arg;
+	struct pns_err	 *err;
+};
+
+static int
+json_one(const char *name, const char *buf, size_t len, void *arg)
+{
+	struct json_walk	*w = arg;
+	struct json_object	*o;
+	int			 rc;
+
+	(void)name;
+	if (pns_json_parse(buf, len, w->depth, &o, w->err) == -1)
 		return -1;
 	rc = w->fn(o, w->arg);
 	json_object_put(o);
@@ -173,14 +205,10 @@ pns_store_foreach_json(const char *dir, size_t max, int depth,
     int (*fn)(struct json_object *, void *), void *arg, struct pns_err *err)
 {
 	struct json_walk	w;
-	int			rc;
 
-	pns_buf_init(&w.b, max);
 	w.depth = depth;
 	w.fn = fn;
 	w.arg = arg;
 	w.err = err;
-	rc = pns_store_foreach_name(dir, ".json", 1, json_one, &w, err);
-	pns_buf_release(&w.b);
-	return rc;
+	return pns_store_foreach_text(dir, max, json_one, &w, err);
 }

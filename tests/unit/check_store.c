@@ -3,9 +3,11 @@
  * layout, the notice store and its deduplication across processes,
  * platform records and their merges. */
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -275,6 +277,51 @@ START_TEST(exclusive_create_once)
 }
 END_TEST
 
+/*
+ * The store's renameat2: this definition stands in for libc's in this
+ * program, so a test can play a file system without RENAME_NOREPLACE
+ * (NFS says EINVAL) and see pns_create_exclusive fall back to link(2).
+ */
+static int	no_renameat2;
+static int	renameat2_calls;
+
+int
+renameat2(int ofd, const char *from, int nfd, const char *to,
+    unsigned int flags)
+{
+	renameat2_calls++;
+	if (no_renameat2) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (int)syscall(SYS_renameat2, ofd, from, nfd, to, flags);
+}
+
+/* Without RENAME_NOREPLACE the outcome is the same: first copy wins. */
+START_TEST(exclusive_create_without_noreplace)
+{
+	char	 path[PNS_FS_PATH_MAX], *s;
+	int	 fallback;
+
+	for (fallback = 0; fallback <= 1; fallback++) {
+		no_renameat2 = fallback;
+		renameat2_calls = 0;
+		(void)snprintf(path, sizeof(path), "%s/f%d", dir, fallback);
+		ck_assert_int_eq(pns_create_exclusive(dir, path + strlen(dir) +
+		    1, "first", 5, 1, NULL), 0);
+		ck_assert_int_eq(pns_create_exclusive(dir, path + strlen(dir) +
+		    1, "second", 6, 1, NULL), 1);
+		/* Asked both times, whether or not it could do it. */
+		ck_assert_int_eq(renameat2_calls, 2);
+		s = slurp(path);
+		ck_assert_str_eq(s, "first");
+		free(s);
+		ck_assert_int_eq(temp_files(dir), 0);
+	}
+	no_renameat2 = 0;
+}
+END_TEST
+
 START_TEST(read_file_bounds)
 {
 	char		path[PNS_FS_PATH_MAX];
@@ -376,6 +423,50 @@ START_TEST(nstore_dedup_and_read_back)
 	ck_assert_int_eq(pns_nstore_foreach(&cfg, count, &total, NULL), 0);
 	ck_assert_int_eq(total, 1);
 	pns_notice_release(&n);
+}
+END_TEST
+
+/*
+ * A verified token is copied into its record as it came; a token with
+ * anything a JSON string must escape (only a caller other than the
+ * verifier could pass one) still reads back exactly, and so does a
+ * plain one, byte for byte in the file.
+ */
+START_TEST(nstore_record_jwt_verbatim_or_escaped)
+{
+	static const char *const tokens[] = {
+		"eyJh-_Zz09.eyJpc3M.c2ln-_",		/* as verified */
+		"a\"b\\c.d/e\nf",			/* needs escaping */
+	};
+	struct pns_notice	 n;
+	struct json_object	*rec;
+	char			 path[PNS_FS_PATH_MAX], id[8], *text, want[64];
+	size_t			 i;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	for (i = 0; i < NELEM(tokens); i++) {
+		(void)snprintf(id, sizeof(id), "j%zu", i);
+		fake_notice(&n, id);
+		n.token = tokens[i];
+		n.token_len = strlen(tokens[i]);
+		ck_assert_int_eq(pns_nstore_put(&cfg, &n,
+		    "2026-01-01T00:00:00.000000Z", NULL), 0);
+		ck_assert_int_eq(pns_nstore_get(&cfg, n.key, &rec, NULL), 0);
+		ck_assert_str_eq(field(rec, "jwt"), tokens[i]);
+		ck_assert_str_eq(field(rec, "id"), id);
+		json_object_put(rec);
+		(void)snprintf(path, sizeof(path), "%s/notices/%.2s/%s.json",
+		    cfg.data_dir, n.key, n.key);
+		text = slurp(path);
+		(void)snprintf(want, sizeof(want), ",\"jwt\":\"%s\"}",
+		    tokens[i]);
+		/* Only the plain one appears unescaped, at the end. */
+		ck_assert_int_eq(strlen(text) >= strlen(want) &&
+		    strcmp(text + strlen(text) - strlen(want), want) == 0,
+		    i == 0);
+		free(text);
+		pns_notice_release(&n);
+	}
 }
 END_TEST
 
@@ -533,6 +624,58 @@ START_TEST(nstore_foreach_received)
 	ck_assert_str_eq(w.ids[2], tie[1]);
 	for (i = 0; i < 4; i++)
 		pns_notice_release(&n[i]);
+}
+END_TEST
+
+/*
+ * The first pass reads received_at without parsing when it can; records
+ * written otherwise than by the receiver (by hand, by another version)
+ * must come out in the same order a full parse gives: received_at
+ * spelled with an escape, a received_at inside claims only (not the
+ * record's, so it sorts as none), one beside a top-level one, and the
+ * order holding against a record the receiver wrote.
+ */
+START_TEST(nstore_foreach_received_odd_records)
+{
+	static const struct {
+		const char	*id, *body;
+	} odd[] = {
+		{ "escaped", "\"received_at\":\"2026-01-01T00:00:00\\u002e5Z\"" },
+		{ "inner", "\"claims\":{\"received_at\":\"2020-01-01\"}" },
+		{ "both", "\"claims\":{\"received_at\":\"2030-01-01\"},"
+		    "\"received_at\":\"2026-01-01T00:00:00.7Z\"" },
+	};
+	struct pns_notice	 n;
+	struct walk		 w;
+	char			 path[PNS_FS_PATH_MAX], key[65], text[256];
+	const char		*f[1];
+	size_t			 i;
+	FILE			*fp;
+
+	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
+	fake_notice(&n, "receiver");
+	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00.6Z",
+	    NULL), 0);
+	pns_notice_release(&n);
+	for (i = 0; i < NELEM(odd); i++) {
+		f[0] = odd[i].id;
+		pns_hash_fields(key, 1, f);
+		(void)snprintf(path, sizeof(path), "%s/notices/%.2s/%s.json",
+		    cfg.data_dir, key, key);
+		(void)snprintf(text, sizeof(text), "{\"id\":\"%s\",%s}",
+		    odd[i].id, odd[i].body);
+		ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+		ck_assert_int_eq(fputs(text, fp) >= 0, 1);
+		ck_assert_int_eq(fclose(fp), 0);
+	}
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(pns_nstore_foreach_received(&cfg, walk_received, &w,
+	    NULL), 0);
+	ck_assert_int_eq(w.seen, 4);
+	ck_assert_str_eq(w.ids[0], "inner");	/* none sorts first */
+	ck_assert_str_eq(w.ids[1], "escaped");	/* 00.5 once unescaped */
+	ck_assert_str_eq(w.ids[2], "receiver");	/* 00.6 */
+	ck_assert_str_eq(w.ids[3], "both");	/* 00.7, not 2030 */
 }
 END_TEST
 
@@ -1130,13 +1273,16 @@ store_suite(void)
 	tcase_add_test(tc, atomic_write_is_not_in_place);
 	tcase_add_test(tc, atomic_write_missing_dir);
 	tcase_add_test(tc, exclusive_create_once);
+	tcase_add_test(tc, exclusive_create_without_noreplace);
 	tcase_add_test(tc, read_file_bounds);
 	tcase_add_test(tc, nstore_dedup_and_read_back);
+	tcase_add_test(tc, nstore_record_jwt_verbatim_or_escaped);
 	tcase_add_test(tc, nstore_get_refuses_bad_keys);
 	tcase_add_test(tc, nstore_foreach);
 	tcase_add_test(tc, foreach_skips_removed_file);
 	tcase_add_test(tc, foreach_name_filters);
 	tcase_add_test(tc, nstore_foreach_received);
+	tcase_add_test(tc, nstore_foreach_received_odd_records);
 	tcase_add_test(tc, nstore_shards);
 	tcase_add_test(tc, commit_needs_the_store);
 	tcase_add_test(tc, commit_shared_by_threads);

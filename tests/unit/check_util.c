@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pns_err.h"
+#include "pns_json.h"
 #include "pns_log.h"
 #include "pns_util.h"
 #include "unit.h"
@@ -214,6 +215,91 @@ START_TEST(buf_binary)
 	ck_assert_uint_eq(b.len, 3);
 	ck_assert_int_eq(memcmp(b.data, "a\0b", 4), 0);
 	pns_buf_release(&b);
+}
+END_TEST
+
+/* ---- scanning JSON for one member ---------------------------------- */
+
+/*
+ * pns_json_scan_str finds a top-level string member without parsing, or
+ * says it cannot tell; whenever it answers, the answer is the parser's.
+ * Each text is checked against json-c: found (1) means the parsed
+ * object has that string, absent (0) that it has no such member.
+ */
+START_TEST(json_scan_agrees_with_parser)
+{
+	static const struct {
+		const char	*text;
+		int		 want;		/* 1, 0 or -1 */
+		const char	*value;
+	} v[] = {
+		/* found, top level, whatever is around it */
+		{ "{\"a\":\"x\"}", 1, "x" },
+		{ " {\"k\":\"1\", \"a\" : \"2026-01-01T00:00:00.000000Z\"} \n",
+		    1, "2026-01-01T00:00:00.000000Z" },
+		{ "{\"c\":{\"a\":\"inner\"},\"a\":\"outer\"}", 1, "outer" },
+		{ "{\"a\":\"outer\",\"c\":{\"a\":\"inner\"}}", 1, "outer" },
+		{ "{\"s\":\"\\\"a\\\":\\\"no\\\"\",\"a\":\"yes\"}", 1, "yes" },
+		{ "{\"l\":[{\"a\":\"no\"},\"}\"],\"a\":\"yes\"}", 1, "yes" },
+		{ "{\"a\":\"first\",\"a\":\"last\"}", 1, "last" },
+		{ "{\"a\":\"\"}", 1, "" },
+		/* absent: only nested, only as a value, or nowhere */
+		{ "{}", 0, NULL },
+		{ "{\"c\":{\"a\":\"inner\"}}", 0, NULL },
+		{ "{\"b\":\"a\",\"l\":[\"a\"]}", 0, NULL },
+		{ "{\"ab\":\"x\",\"\":\"a\"}", 0, NULL },
+		/* cannot tell: parse instead */
+		{ "{\"a\":\"x\\ny\"}", -1, NULL },	/* escape in value */
+		{ "{\"\\u0061\":\"x\"}", -1, NULL },	/* escaped key */
+		{ "{\"a\":5}", -1, NULL },		/* not a string */
+		{ "{\"a\":null}", -1, NULL },
+		{ "[\"a\",\"x\"]", -1, NULL },		/* not an object */
+		{ "{\"a\":\"x\"", -1, NULL },		/* cut short */
+		{ "{\"a\":\"x", -1, NULL },
+		{ "{\"a\":\"x\"}}", -1, NULL },		/* more after it */
+		{ "{\"a\":\"x\"} {}", -1, NULL },
+		{ "", -1, NULL },
+	};
+	struct json_object	*o;
+	char			 out[32];
+	size_t			 i;
+	int			 got;
+
+	for (i = 0; i < NELEM(v); i++) {
+		got = pns_json_scan_str(v[i].text, strlen(v[i].text), "a",
+		    out, sizeof(out));
+		ck_assert_msg(got == v[i].want, "%s: %d", v[i].text, got);
+		if (got == -1)
+			continue;
+		ck_assert_int_eq(pns_json_parse(v[i].text, strlen(v[i].text),
+		    8, &o, NULL), 0);
+		if (got == 1) {
+			ck_assert_str_eq(out, v[i].value);
+			ck_assert_str_eq(pns_json_str(o, "a"), v[i].value);
+		} else
+			ck_assert(!json_object_object_get_ex(o, "a", NULL));
+		json_object_put(o);
+	}
+}
+END_TEST
+
+/* A value longer than out is cut, terminated; one that fits is whole. */
+START_TEST(json_scan_bounds)
+{
+	const char	*text = "{\"a\":\"0123456789\"}";
+	char		 out[11], small[5];
+
+	ck_assert_int_eq(pns_json_scan_str(text, strlen(text), "a", out,
+	    sizeof(out)), 1);
+	ck_assert_str_eq(out, "0123456789");
+	ck_assert_int_eq(pns_json_scan_str(text, strlen(text), "a", small,
+	    sizeof(small)), 1);
+	ck_assert_str_eq(small, "0123");
+	/* Only (buf, len) is read: the same text cut before its end. */
+	ck_assert_int_eq(pns_json_scan_str(text, strlen(text) - 2, "a", out,
+	    sizeof(out)), -1);
+	ck_assert_int_eq(pns_json_scan_str(text, 0, "a", out, sizeof(out)),
+	    -1);
 }
 END_TEST
 
@@ -717,6 +803,8 @@ util_suite(void)
 	tcase_add_test(tc, b64url_round_trip);
 	tcase_add_test(tc, b64url_known_answers);
 	tcase_add_test(tc, b64url_strict);
+	tcase_add_test(tc, json_scan_agrees_with_parser);
+	tcase_add_test(tc, json_scan_bounds);
 	tcase_add_test(tc, b64url_bounds);
 	suite_add_tcase(s, tc);
 
