@@ -241,17 +241,22 @@ def cpu_seconds(pid):
 
 
 def mem_kib(pid):
-    """(VmRSS, VmHWM, RssAnon, RssFile) in KiB: the resident set, its
-    peak, and how much of it is the process's own memory and how much
-    pages of its program and libraries (shared with other processes)."""
-    found = {"VmRSS:": 0, "VmHWM:": 0, "RssAnon:": 0, "RssFile:": 0}
-    try:
-        for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+    """(VmRSS, VmHWM, RssAnon, RssFile, Pss) in KiB: the resident set,
+    its peak, how much of it is the process's own memory and how much
+    pages of its program and libraries (shared with other processes),
+    and its proportional share (each shared page divided among the
+    processes that map it: what the process costs the machine)."""
+    found = {"VmRSS:": 0, "VmHWM:": 0, "RssAnon:": 0, "RssFile:": 0,
+             "Pss:": 0}
+    for name in ("status", "smaps_rollup"):
+        try:
+            text = Path("/proc/%d/%s" % (pid, name)).read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
             f = line.split()
             if f and f[0] in found:
                 found[f[0]] = int(f[1])
-    except OSError:
-        pass
     return tuple(found.values())
 
 
@@ -595,7 +600,7 @@ def one_run(kind, batch, conc, args, jwks_url, tokens, extra=None):
                          log_text):
         counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + 1
     per_proc = [{"pid": p, "rss_kib": m[0], "hwm_kib": m[1],
-                 "anon_kib": m[2], "file_kib": m[3],
+                 "anon_kib": m[2], "file_kib": m[3], "pss_kib": m[4],
                  "notices": counts.get(p)} for p, m in zip(workers, mems)]
     window = (w["window_us"] or w["duration_us"]) / 1e6
     notices = w["accepted"] if kind != "ceiling" else w["responses"] * batch
@@ -730,9 +735,10 @@ def memory_text(memory):
                  memory["window_s"])]
     for p in memory["per_proc"]:
         lines.append("  pid %-8d %8s notices  RSS %6d KiB  peak %6d KiB  "
-                     "(own %d KiB, program and library pages %d KiB)" % (
+                     "(own %d KiB, program and library pages %d KiB; "
+                     "PSS %d KiB)" % (
                          p["pid"], p["notices"], p["rss_kib"], p["hwm_kib"],
-                         p["anon_kib"], p["file_kib"]))
+                         p["anon_kib"], p["file_kib"], p.get("pss_kib", 0)))
     return "\n".join(lines) + "\n"
 
 
@@ -809,9 +815,11 @@ def goals(results, speed):
             worst = max(far, key=lambda p: p["rss_kib"])
             line(worst["rss_kib"] <= GOAL_RSS_KIB,
                  "RSS of a notices.fcgi process <= %d KiB after %d notices "
-                 "(largest: %d KiB after %d notices; peak %d KiB)" % (
+                 "(largest: %d KiB after %d notices; peak %d KiB; of it "
+                 "own %d KiB; PSS %d KiB)" % (
                      GOAL_RSS_KIB, GOAL_RSS_AFTER, worst["rss_kib"],
-                     worst["notices"], worst["hwm_kib"]))
+                     worst["notices"], worst["hwm_kib"], worst["anon_kib"],
+                     worst.get("pss_kib", 0)))
         else:
             most = max(procs, key=lambda p: p["notices"])
             line(None, "RSS after %d notices per process: no process got "
