@@ -46,10 +46,13 @@ struct pns_receiver {
 	struct pns_notice	 notice;
 	unsigned long		 requests;
 	unsigned long		 queued;	/* notices queued for delivery */
-	/* The deployment whose "last notice" stamp this process set last,
-	 * and when: a burst costs one stamp per second, not one a notice. */
-	char			 seen_key[65];
-	time_t			 seen_at;
+	/* The deployment whose stamp (pns_handlers_stamp: "last notice",
+	 * "verified") this thread set last, and when, for each stamp: a
+	 * burst costs one stamp per second, not one a notice. */
+	struct {
+		char		 key[65];
+		time_t		 at;
+	}			 stamped[2];
 };
 
 void	pns_receiver_init(struct pns_receiver *rc, const struct pns_config *cfg,

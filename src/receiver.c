@@ -85,8 +85,7 @@ pns_receiver_init(struct pns_receiver *rc, const struct pns_config *cfg,
 	rc->commit = commit;
 	rc->requests = 0;
 	rc->queued = 0;
-	rc->seen_key[0] = '\0';
-	rc->seen_at = 0;
+	memset(rc->stamped, 0, sizeof(rc->stamped));
 	pns_verifier_init(&rc->verifier, cfg);
 	pns_notice_init(&rc->notice);
 }
@@ -193,6 +192,20 @@ struct outcome {
 	char			id[PNS_NOTICE_ID_MAX];
 };
 
+/* Sets a stamp of the deployment h unless this thread set it this second. */
+static void
+stamp(struct pns_receiver *rc, enum pns_stamp which, const char *h,
+    time_t now, const struct pns_notice *n)
+{
+	if (now == rc->stamped[which].at &&
+	    strcmp(h, rc->stamped[which].key) == 0)
+		return;
+	pns_handlers_stamp(rc->cfg, which, n->claims.iss, n->claims.client_id,
+	    n->deployment_id);
+	memcpy(rc->stamped[which].key, h, sizeof(rc->stamped[which].key));
+	rc->stamped[which].at = now;
+}
+
 /*
  * What a stored notice sets off.  The queue entry is part of storing it:
  * without one it is not acknowledged.  A duplicate is queued too, in
@@ -227,16 +240,10 @@ after_store(struct pns_receiver *rc, const struct pns_notice *n,
 	f[1] = n->claims.client_id;
 	f[2] = n->deployment_id;
 	pns_hash_fields(h, 3, f);
-	if ((now = time(NULL)) != rc->seen_at ||
-	    strcmp(h, rc->seen_key) != 0) {
-		pns_handlers_stamp(rc->cfg, PNS_STAMP_SEEN, n->claims.iss,
-		    n->claims.client_id, n->deployment_id);
-		memcpy(rc->seen_key, h, sizeof(h));
-		rc->seen_at = now;
-	}
+	now = time(NULL);
+	stamp(rc, PNS_STAMP_SEEN, h, now, n);
 	if (strcmp(n->type, PNS_TYPE_HELLO) == 0)
-		pns_handlers_stamp(rc->cfg, PNS_STAMP_VERIFIED, n->claims.iss,
-		    n->claims.client_id, n->deployment_id);
+		stamp(rc, PNS_STAMP_VERIFIED, h, now, n);
 	else if (strcmp(n->type, PNS_TYPE_COPY) == 0 &&
 	    pns_copies_record(rc->cfg, n, &err) == -1)
 		pns_log(PNS_LOG_ERROR, "recording context copy: %s", err.msg);
