@@ -34,18 +34,17 @@ shard_dir(const struct pns_config *cfg, const char *key, char *out,
 
 /*
  * pns_store_init creates every shard; this only repairs a data_dir whose
- * shard was removed by hand.  The parent is fsynced whoever made the
- * directory, so the notice about to go in is never under a name that a
- * crash could lose.
+ * shard was removed by hand, once a write has found it missing (a check
+ * before every write would cost each notice a lookup).  The parent is
+ * fsynced whoever made the directory, so the notice about to go in is
+ * never under a name that a crash could lose.
  */
 static int
-ensure_shard(const struct pns_config *cfg, const char *dir,
+repair_shard(const struct pns_config *cfg, const char *dir,
     struct pns_err *err)
 {
 	char	top[PNS_FS_PATH_MAX];
 
-	if (access(dir, F_OK) == 0)
-		return 0;
 	if (pns_mkdir(dir, err) == -1 ||
 	    pns_store_path(cfg, top, sizeof(top), PNS_DIR_NOTICES, NULL,
 	    err) == -1)
@@ -138,16 +137,23 @@ pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
     const char *received_at, struct pns_err *err)
 {
 	struct pns_buf	 b;
+	struct pns_err	 first;
 	char		 dir[PNS_FS_PATH_MAX], name[80];
 	int		 rc;
 
-	if (shard_dir(cfg, n->key, dir, sizeof(dir), err) == -1 ||
-	    ensure_shard(cfg, dir, err) == -1)
+	if (shard_dir(cfg, n->key, dir, sizeof(dir), err) == -1)
 		return -1;
+	(void)snprintf(name, sizeof(name), "%s.json", n->key);
 	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
 	if ((rc = record_text(n, received_at, &b, err)) == 0) {
-		(void)snprintf(name, sizeof(name), "%s.json", n->key);
-		rc = pns_create_exclusive(dir, name, b.data, b.len, 1, err);
+		pns_err_clear(&first);
+		rc = pns_create_exclusive(dir, name, b.data, b.len, 1, &first);
+		if (rc == -1 && errno == ENOENT && access(dir, F_OK) == -1)
+			rc = repair_shard(cfg, dir, err) == -1 ? -1 :
+			    pns_create_exclusive(dir, name, b.data, b.len, 1,
+			    err);
+		else if (rc == -1)
+			(void)pns_err_set(err, first.code, "%s", first.msg);
 	}
 	pns_buf_release(&b);
 	return rc;

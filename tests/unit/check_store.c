@@ -828,7 +828,8 @@ END_TEST
 START_TEST(nstore_shards)
 {
 	struct pns_notice	n;
-	char			shard[PNS_FS_PATH_MAX];
+	struct pns_err		err;
+	char			shard[PNS_FS_PATH_MAX], cmd[PNS_FS_PATH_MAX + 16];
 
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
 	fake_notice(&n, "id-shard");
@@ -841,6 +842,16 @@ START_TEST(nstore_shards)
 	ck_assert_int_eq(commit(), 0);
 	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z",
 	    NULL), 1);
+	pns_notice_release(&n);
+	/* Without notices/ itself there is nothing to repair: an error. */
+	fake_notice(&n, "id-no-store");
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s/notices", cfg.data_dir);
+	ck_assert_int_eq(system(cmd), 0);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z",
+	    &err), -1);
+	ck_assert_int_eq(err.code, PNS_ESYS);
+	ck_assert_ptr_nonnull(strstr(err.msg, "notices"));
 	pns_notice_release(&n);
 }
 END_TEST
