@@ -426,7 +426,11 @@ serve(void *arg)
 		if (rc < 0)
 			break;
 		queued = w->ready ? w->rcv.queued : 0;
+		/* The request's log lines go out together, before the answer
+		 * (whoever reads the answer may look for them). */
+		pns_log_hold();
 		handle(w);
+		pns_log_flush();
 		respond(&w->io, &w->resp);
 		FCGX_Finish_r(&w->req);
 		if (w->ready && w->body.cap > BODY_KEEP) {

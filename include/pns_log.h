@@ -29,6 +29,15 @@ void	pns_log(enum pns_log_level level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
 /*
+ * pns_log_hold makes this thread keep its info and debug lines until
+ * pns_log_flush writes them, a few whole lines per write: a request of
+ * a hundred notices then costs a few writes, not a hundred.  Errors and
+ * warnings are written at once, after the lines held before them.
+ */
+void	pns_log_hold(void);
+void	pns_log_flush(void);
+
+/*
  * Copies at most len bytes of untrusted s into out (of size outsz,
  * always NUL-terminated), with control bytes, quotes, backslashes and
  * non-ASCII as \xNN, cut with "..." when it does not fit.  Returns out.

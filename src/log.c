@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* One line per event on stderr; see pns_log.h. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,17 @@
 
 static const char		*log_prog = "pns";
 static enum pns_log_level	 log_level = PNS_LOG_INFO;
+
+/*
+ * The lines a thread holds (pns_log_hold) until pns_log_flush.  At most
+ * PIPE_BUF bytes, so a write of them is as whole on a pipe (a piped
+ * error log) as one line is.
+ */
+static __thread struct {
+	char	buf[PIPE_BUF];
+	size_t	len;
+	int	on;
+} held;
 
 static const char *const levels[PNS_LOG__MAX] = {
 	"error",	/* PNS_LOG_ERROR */
@@ -44,6 +56,27 @@ pns_log_level_parse(const char *s)
 	return -1;
 }
 
+static void
+write_held(void)
+{
+	if (held.len > 0)
+		(void)!write(STDERR_FILENO, held.buf, held.len);
+	held.len = 0;
+}
+
+void
+pns_log_hold(void)
+{
+	held.on = 1;
+}
+
+void
+pns_log_flush(void)
+{
+	write_held();
+	held.on = 0;
+}
+
 void
 pns_log(enum pns_log_level level, const char *fmt, ...)
 {
@@ -61,11 +94,21 @@ pns_log(enum pns_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	/* One write per line, so lines from several processes never mix. */
 	n = (int)strlen(line);
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
+	/* Held: info and debug lines wait for the flush, in order. */
+	if (held.on && level >= PNS_LOG_INFO) {
+		if (held.len + (size_t)n > sizeof(held.buf))
+			write_held();
+		memcpy(held.buf + held.len, line, (size_t)n);
+		held.len += (size_t)n;
+		return;
+	}
+	/* Whole lines per write, so lines from several processes never
+	 * mix; an error goes out now, after what was held before it. */
+	write_held();
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /* Bounded helpers: numbers, buffers, base64url, hashes, timestamps, log
  * escaping, and the error contract they all report through. */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pns_err.h"
 #include "pns_json.h"
@@ -621,6 +624,90 @@ START_TEST(log_escape)
 }
 END_TEST
 
+/* The next write made to the log socket, "" if none is waiting. */
+static size_t
+next_write(int fd, char *buf, size_t size)
+{
+	ssize_t	n = recv(fd, buf, size - 1, MSG_DONTWAIT);
+
+	if (n < 0) {
+		ck_assert_int_eq(errno, EAGAIN);
+		n = 0;
+	}
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+static int
+count_lines(const char *s)
+{
+	int	n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * Held lines wait for the flush and go out in whole lines, at most
+ * PIPE_BUF bytes a write; an error is not held and follows what was
+ * held before it; once flushed, lines go out one by one again.  stderr
+ * is a SOCK_SEQPACKET socket here, so each write arrives on its own.
+ */
+START_TEST(log_hold_and_flush)
+{
+	char	buf[2 * PIPE_BUF], pad[200], want[32], *p;
+	int	sv[2], saved, i, lines = 0, n;
+	size_t	len;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ck_assert_int_ne(saved = dup(STDERR_FILENO), -1);
+	ck_assert_int_ne(dup2(sv[0], STDERR_FILENO), -1);
+	pns_log_init("t", PNS_LOG_INFO);
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+
+	pns_log_hold();
+	pns_log(PNS_LOG_INFO, "one");
+	pns_log(PNS_LOG_INFO, "two");
+	ck_assert_uint_eq(next_write(sv[1], buf, sizeof(buf)), 0);
+	pns_log(PNS_LOG_ERROR, "three");
+	ck_assert_uint_gt(next_write(sv[1], buf, sizeof(buf)), 0);
+	ck_assert_int_eq(count_lines(buf), 2);
+	ck_assert_ptr_nonnull(strstr(buf, "info: one\n"));
+	ck_assert_ptr_nonnull(strstr(strstr(buf, "one"), "info: two\n"));
+	ck_assert_uint_gt(next_write(sv[1], buf, sizeof(buf)), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "error: three\n"));
+	ck_assert_int_eq(count_lines(buf), 1);
+
+	/* More than PIPE_BUF held: several writes, each of whole lines. */
+	for (i = 0; i < 40; i++)
+		pns_log(PNS_LOG_INFO, "%02d %s", i, pad);
+	pns_log_flush();
+	while ((len = next_write(sv[1], buf, sizeof(buf))) > 0) {
+		ck_assert_uint_le(len, PIPE_BUF);
+		ck_assert_int_eq(buf[len - 1], '\n');
+		n = count_lines(buf);
+		/* In order: this write starts with the next line. */
+		(void)snprintf(want, sizeof(want), "info: %02d ", lines);
+		ck_assert_ptr_nonnull(p = strstr(buf, "info: "));
+		ck_assert_int_eq(strncmp(p, want, strlen(want)), 0);
+		lines += n;
+	}
+	ck_assert_int_eq(lines, 40);
+
+	/* Flushed: a line is written at once. */
+	pns_log(PNS_LOG_INFO, "four");
+	ck_assert_uint_gt(next_write(sv[1], buf, sizeof(buf)), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "info: four\n"));
+
+	ck_assert_int_ne(dup2(saved, STDERR_FILENO), -1);
+	(void)close(saved);
+	(void)close(sv[0]);
+	(void)close(sv[1]);
+}
+END_TEST
+
 /*
  * A log line must never be a place where a request overflows a buffer:
  * for every output size and inputs of every kind, the result is
@@ -824,6 +911,7 @@ util_suite(void)
 
 	tc = tcase_create("log");
 	tcase_add_test(tc, log_escape);
+	tcase_add_test(tc, log_hold_and_flush);
 	tcase_add_test(tc, log_escape_never_overflows);
 	tcase_add_test(tc, log_escape_cuts_with_dots);
 	tcase_add_test(tc, log_escape_exact_fit);
