@@ -25,7 +25,6 @@ struct pns_commit_waiter;
 
 struct pns_commit {
 	pthread_mutex_t			 lock;
-	pthread_cond_t			 synced;
 	struct pns_commit_waiter	*pending;	/* joined, not yet syncing */
 	int				 running;	/* a sync is under way */
 	int				 fd[2];		/* notices/, queue/ (-1 if

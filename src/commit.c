@@ -12,9 +12,16 @@
 #include "pns_store.h"
 #include "banned.h"
 
-/* One thread waiting for its writes to become durable. */
+/*
+ * One thread waiting for its writes to become durable.  Each has its own
+ * condition variable, so that the end of a sync wakes exactly the
+ * threads it covered, and one of those who joined meanwhile to lead the
+ * next: a broadcast woke them all, and those not yet covered only went
+ * back to sleep, two context switches each for nothing.
+ */
 struct pns_commit_waiter {
 	struct pns_commit_waiter	*next;
+	pthread_cond_t			 cv;
 	int				 done;
 	int				 saved_errno;	/* 0 when synced */
 };
@@ -57,8 +64,7 @@ pns_commit_init(struct pns_commit *c, const struct pns_config *cfg,
 		(void)close(c->fd[1]);
 		c->fd[1] = -1;
 	}
-	if (pthread_mutex_init(&c->lock, NULL) != 0 ||
-	    pthread_cond_init(&c->synced, NULL) != 0) {
+	if (pthread_mutex_init(&c->lock, NULL) != 0) {
 		pns_commit_release(c);
 		return pns_err_set(err, PNS_ESYS, "pthread init failed");
 	}
@@ -73,7 +79,6 @@ pns_commit_release(struct pns_commit *c)
 	if (c->fd[1] != -1)
 		(void)close(c->fd[1]);
 	c->fd[0] = c->fd[1] = -1;
-	(void)pthread_cond_destroy(&c->synced);
 	(void)pthread_mutex_destroy(&c->lock);
 }
 
@@ -92,15 +97,18 @@ sync_store(const struct pns_commit *c)
 int
 pns_commit_wait(struct pns_commit *c, struct pns_err *err)
 {
-	struct pns_commit_waiter	 me = { NULL, 0, 0 }, *group, *w;
+	struct pns_commit_waiter	 me, *group, *w;
 	int				 e;
 
+	memset(&me, 0, sizeof(me));
+	if (pthread_cond_init(&me.cv, NULL) != 0)
+		return pns_err_set(err, PNS_ESYS, "pthread_cond_init failed");
 	(void)pthread_mutex_lock(&c->lock);
 	me.next = c->pending;
 	c->pending = &me;
 	while (!me.done) {
 		if (c->running) {
-			(void)pthread_cond_wait(&c->synced, &c->lock);
+			(void)pthread_cond_wait(&me.cv, &c->lock);
 			continue;
 		}
 		/*
@@ -116,15 +124,21 @@ pns_commit_wait(struct pns_commit *c, struct pns_err *err)
 		(void)pthread_mutex_unlock(&c->lock);
 		e = sync_store(c);
 		(void)pthread_mutex_lock(&c->lock);
+		/* Each returns only once this thread lets go of the lock. */
 		for (w = group; w != NULL; w = w->next) {
 			w->saved_errno = e;
 			w->done = 1;
+			if (w != &me)
+				(void)pthread_cond_signal(&w->cv);
 		}
 		c->running = 0;
 		c->syncs++;
-		(void)pthread_cond_broadcast(&c->synced);
+		/* Someone joined during the sync: it leads the next one. */
+		if (c->pending != NULL)
+			(void)pthread_cond_signal(&c->pending->cv);
 	}
 	(void)pthread_mutex_unlock(&c->lock);
+	(void)pthread_cond_destroy(&me.cv);
 	if (me.saved_errno != 0) {
 		errno = me.saved_errno;
 		return pns_err_sys(err, "syncfs of the store");

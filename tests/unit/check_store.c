@@ -882,6 +882,7 @@ END_TEST
 struct committer {
 	struct pns_commit	*c;
 	int			 no, fails;
+	int			 early;	/* returned before a sync could cover it */
 };
 
 /* Stores PER_THREAD notices, waiting for the commit after each. */
@@ -890,15 +891,24 @@ commit_thread(void *arg)
 {
 	struct committer	*t = arg;
 	struct pns_notice	 n;
+	unsigned long		 before;
 	char			 id[32];
 	int			 i;
 
 	for (i = 0; i < PER_THREAD; i++) {
 		(void)snprintf(id, sizeof(id), "t%d-%d", t->no, i);
 		fake_notice(&n, id);
+		/* A sync under way now may have begun before the put. */
+		(void)pthread_mutex_lock(&t->c->lock);
+		before = t->c->syncs + 1 + (unsigned long)t->c->running;
+		(void)pthread_mutex_unlock(&t->c->lock);
 		if (pns_nstore_put(&cfg, &n, "2026-01-01T00:00:00Z",
 		    NULL) != 0 || pns_commit_wait(t->c, NULL) != 0)
 			t->fails++;
+		(void)pthread_mutex_lock(&t->c->lock);
+		if (t->c->syncs < before)
+			t->early++;
+		(void)pthread_mutex_unlock(&t->c->lock);
 		pns_notice_release(&n);
 	}
 	return NULL;
@@ -906,7 +916,9 @@ commit_thread(void *arg)
 
 /*
  * Threads of one process share a commit: every wait returns 0 after its
- * own notice is in the store, and no wait runs a sync of its own while
+ * own notice is in the store, and only after a sync that began after the
+ * notice was written has ended (one more sync than had ended before,
+ * two if one was under way); no wait runs a sync of its own while
  * another is under way, so there are at most as many syncs as waits
  * (fewer whenever threads overlap).
  */
@@ -923,12 +935,14 @@ START_TEST(commit_shared_by_threads)
 		t[i].c = &c;
 		t[i].no = i;
 		t[i].fails = 0;
+		t[i].early = 0;
 		ck_assert_int_eq(pthread_create(&tid[i], NULL, commit_thread,
 		    &t[i]), 0);
 	}
 	for (i = 0; i < NTHREAD; i++) {
 		ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
 		ck_assert_int_eq(t[i].fails, 0);
+		ck_assert_int_eq(t[i].early, 0);
 	}
 	ck_assert_uint_ge(c.syncs, 1);
 	ck_assert_uint_le(c.syncs, NTHREAD * PER_THREAD);
