@@ -51,6 +51,9 @@ int	pns_buf_printf(struct pns_buf *b, struct pns_err *err,
  * number of bytes written, or -1.
  */
 long		pns_b64url_decode(const char *in, size_t len, unsigned char *out);
+/* 1 if each of the len bytes of s is a base64url character or a dot:
+ * a compact JWS, which JSON carries in a string without escapes. */
+int		pns_b64url_plain(const char *s, size_t len);
 /* out must hold pns_b64url_enclen(len) + 1 bytes; it is NUL-terminated. */
 size_t		pns_b64url_enclen(size_t len);
 size_t		pns_b64url_encode(const unsigned char *in, size_t len, char *out);

@@ -11,6 +11,7 @@
 #include "pns_json.h"
 #include "pns_nstore.h"
 #include "pns_store.h"
+#include "pns_util.h"
 #include "banned.h"
 
 int
@@ -76,20 +77,6 @@ record(const struct pns_notice *n, const char *received_at)
 	return o;
 }
 
-/* base64url and dots: nothing in it that a JSON string escapes. */
-static int
-jwt_is_plain(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' &&
-		    s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
 /*
  * The record as one JSON text, the jwt last.  A verified token is
  * base64url and dots, so it is copied as it came rather than built as a
@@ -103,31 +90,25 @@ record_text(const struct pns_notice *n, const char *received_at,
 	struct json_object	*o;
 	const char		*text;
 	size_t			 len;
-	int			 rc = -1;
+	int			 plain, rc;
 
 	if ((o = record(n, received_at)) == NULL)
 		return pns_err_set(err, PNS_ENOMEM, "out of memory");
-	if (!jwt_is_plain(n->token, n->token_len)) {
+	if (!(plain = pns_b64url_plain(n->token, n->token_len)))
 		json_object_object_add(o, "jwt",
 		    json_object_new_string_len(n->token, (int)n->token_len));
-		text = json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		rc = pns_buf_adds(b, text, err);
-		json_object_put(o);
-		return rc;
-	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
-	/* An object, so its text ends in '}', which the jwt goes before. */
-	if (len >= 2 && text[len - 1] == '}' &&
-	    pns_buf_add(b, text, len - 1, err) == 0 &&
-	    pns_buf_adds(b, ",\"jwt\":\"", err) == 0 &&
-	    pns_buf_add(b, n->token, n->token_len, err) == 0 &&
-	    pns_buf_adds(b, "\"}", err) == 0)
-		rc = 0;
+	if (!plain)
+		rc = pns_buf_add(b, text, len, err);
 	else if (len < 2 || text[len - 1] != '}')
 		rc = pns_err_set(err, PNS_EINVAL, "record is not an object");
+	else	/* The jwt goes before the object's closing '}'. */
+		rc = pns_buf_add(b, text, len - 1, err) == -1 ||
+		    pns_buf_adds(b, ",\"jwt\":\"", err) == -1 ||
+		    pns_buf_add(b, n->token, n->token_len, err) == -1 ||
+		    pns_buf_adds(b, "\"}", err) == -1 ? -1 : 0;
 	json_object_put(o);
 	return rc;
 }

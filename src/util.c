@@ -231,6 +231,17 @@ pns_b64url_decode(const char *in, size_t len, unsigned char *out)
 	return (long)o;
 }
 
+int
+pns_b64url_plain(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != '.' && (b64url_val[(unsigned char)s[i]] & 0xc0))
+			return 0;
+	return 1;
+}
+
 size_t
 pns_b64url_enclen(size_t len)
 {

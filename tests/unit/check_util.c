@@ -361,6 +361,28 @@ START_TEST(b64url_known_answers)
 }
 END_TEST
 
+/* The compact JWS alphabet: base64url and '.', byte by byte, nothing
+ * else (a NUL inside len included). */
+START_TEST(b64url_plain)
+{
+	static const char	ok[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+	char			s[3] = "a.";
+	int			c;
+
+	ck_assert_int_eq(pns_b64url_plain(ok, strlen(ok)), 1);
+	ck_assert_int_eq(pns_b64url_plain("", 0), 1);
+	for (c = 0; c < 256; c++) {
+		s[1] = (char)c;
+		ck_assert_int_eq(pns_b64url_plain(s, 2),
+		    c != 0 && strchr(ok, c) != NULL);
+	}
+	/* Only len bytes are looked at. */
+	ck_assert_int_eq(pns_b64url_plain("ab\"", 2), 1);
+	ck_assert_int_eq(pns_b64url_plain("ab\"", 3), 0);
+}
+END_TEST
+
 /*
  * Each value has one encoding: padding, the standard alphabet, spaces,
  * a lone trailing character and non-zero trailing bits are refused, so a
@@ -890,6 +912,7 @@ util_suite(void)
 	tcase_add_test(tc, b64url_round_trip);
 	tcase_add_test(tc, b64url_known_answers);
 	tcase_add_test(tc, b64url_strict);
+	tcase_add_test(tc, b64url_plain);
 	tcase_add_test(tc, json_scan_agrees_with_parser);
 	tcase_add_test(tc, json_scan_bounds);
 	tcase_add_test(tc, b64url_bounds);
