@@ -6,6 +6,22 @@
 #include "pns_json.h"
 #include "banned.h"
 
+/* JSON's whitespace (RFC 8259, section 2). */
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The index of the first byte at or after i that is not whitespace. */
+static size_t
+skip_space(const char *buf, size_t len, size_t i)
+{
+	while (i < len && is_space(buf[i]))
+		i++;
+	return i;
+}
+
 int
 pns_json_parse(const char *buf, size_t len, int depth,
     struct json_object **out, struct pns_err *err)
@@ -35,12 +51,11 @@ pns_json_parse(const char *buf, size_t len, int depth,
 	if (obj == NULL || jerr != json_tokener_success)
 		return pns_err_set(err, PNS_EINVAL, "JSON: %s",
 		    json_tokener_error_desc(jerr));
-	for (; used < len; used++)
-		if (strchr(" \t\r\n", buf[used]) == NULL || buf[used] == '\0') {
-			json_object_put(obj);
-			return pns_err_set(err, PNS_EINVAL,
-			    "JSON: trailing bytes after the value");
-		}
+	if (skip_space(buf, len, used) != len) {
+		json_object_put(obj);
+		return pns_err_set(err, PNS_EINVAL,
+		    "JSON: trailing bytes after the value");
+	}
 	*out = obj;
 	return 0;
 }
@@ -123,12 +138,6 @@ pns_json_num(struct json_object *obj, const char *key, double *out)
 	return -1;
 }
 
-static int
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* Index of the '"' closing the string opened before start, or len; *esc
  * says whether it holds an escape. */
 static size_t
@@ -158,12 +167,10 @@ scan_value(const char *buf, size_t len, size_t i, char *out, size_t size,
 {
 	size_t	start, n;
 
-	while (i < len && is_space(buf[i]))
-		i++;
+	i = skip_space(buf, len, i);
 	if (i >= len || buf[i] != ':')
 		return -1;
-	for (i++; i < len && is_space(buf[i]); i++)
-		;
+	i = skip_space(buf, len, i + 1);
 	if (i >= len || buf[i] != '"')
 		return -1;
 	for (start = ++i; i < len && buf[i] != '"'; i++)
@@ -182,13 +189,12 @@ int
 pns_json_scan_str(const char *buf, size_t len, const char *key, char *out,
     size_t size)
 {
-	size_t	i = 0, klen = strlen(key), end;
+	size_t	i, klen = strlen(key), end;
 	int	depth = 0, want_key = 0, found = 0, esc;
 
 	if (size == 0)
 		return -1;
-	while (i < len && is_space(buf[i]))
-		i++;
+	i = skip_space(buf, len, 0);
 	if (i >= len || buf[i] != '{')
 		return -1;
 	for (; i < len; i++) {
@@ -225,9 +231,7 @@ pns_json_scan_str(const char *buf, size_t len, const char *key, char *out,
 				break;
 			if (depth < 0)
 				return -1;
-			for (i++; i < len && is_space(buf[i]); i++)
-				;
-			return i == len ? found : -1;
+			return skip_space(buf, len, i + 1) == len ? found : -1;
 		case ',':
 			if (depth == 1)
 				want_key = 1;
