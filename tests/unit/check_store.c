@@ -647,10 +647,10 @@ START_TEST(nstore_foreach_received_odd_records)
 	};
 	struct pns_notice	 n;
 	struct walk		 w;
-	char			 path[PNS_FS_PATH_MAX], key[65], text[256];
+	char			 shard[PNS_FS_PATH_MAX], name[80], key[65];
+	char			 text[256];
 	const char		*f[1];
 	size_t			 i;
-	FILE			*fp;
 
 	ck_assert_int_eq(pns_store_init(&cfg, NULL), 0);
 	fake_notice(&n, "receiver");
@@ -660,13 +660,13 @@ START_TEST(nstore_foreach_received_odd_records)
 	for (i = 0; i < NELEM(odd); i++) {
 		f[0] = odd[i].id;
 		pns_hash_fields(key, 1, f);
-		(void)snprintf(path, sizeof(path), "%s/notices/%.2s/%s.json",
-		    cfg.data_dir, key, key);
+		(void)snprintf(shard, sizeof(shard), "%s/notices/%.2s",
+		    cfg.data_dir, key);
+		(void)snprintf(name, sizeof(name), "%s.json", key);
 		(void)snprintf(text, sizeof(text), "{\"id\":\"%s\",%s}",
 		    odd[i].id, odd[i].body);
-		ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-		ck_assert_int_eq(fputs(text, fp) >= 0, 1);
-		ck_assert_int_eq(fclose(fp), 0);
+		ck_assert_int_eq(pns_write_atomic(shard, name, text,
+		    strlen(text), NULL), 0);
 	}
 	memset(&w, 0, sizeof(w));
 	ck_assert_int_eq(pns_nstore_foreach_received(&cfg, walk_received, &w,
