@@ -17,8 +17,9 @@ trap 'rm -rf "$logs"' EXIT
 # gone and valgrind calls it definitely lost, in some processes and not
 # others depending on what else the heap holds.  Without the freeing it
 # is still reachable.  Memory of ours whose last pointer we drop is
-# definitely lost either way.
-vg="valgrind --quiet --run-libc-freeres=no --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --error-exitcode=99"
+# definitely lost either way.  valgrind.supp names the one block for
+# which that is not enough, and why it is not ours.
+vg="valgrind --quiet --run-libc-freeres=no --suppressions=$top/scripts/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --error-exitcode=99"
 failed=0
 
 for t in "$@"; do
