@@ -33,9 +33,10 @@ int	pns_write_atomic(const char *dir, const char *name, const void *data,
 
 /*
  * Creates dir/name with data unless it exists, atomically: the content
- * is complete before the name appears (a rename that refuses to replace,
- * or link where that is missing), so the name never shows a partial
- * file.  Returns 0 when created, 1 when dir/name existed already, -1 on
+ * is complete before the name appears (an unnamed file then linked to
+ * its name; where that cannot be done, a temporary file moved by a
+ * rename that refuses to replace, or linked), so the name never shows a
+ * partial file.  Returns 0 when created, 1 when dir/name existed already, -1 on
  * error.  The content is fsynced before the move and the directory
  * after it, also when the name existed (it may have been made an
  * instant ago by another process that has not yet made it durable),

@@ -2,8 +2,8 @@
 /*
  * The notice store: one file per verified notice, named by the hash of
  * (iss, client_id, notice id) under a shard directory of its first two
- * hex digits.  Creating that name is the deduplication: a move that
- * refuses to replace (pns_create_exclusive) lets exactly one process
+ * hex digits.  Creating that name is the deduplication: a link or move
+ * that refuses to replace (pns_create_exclusive) lets exactly one process
  * win, whatever the number of processes, and a lookup costs one path
  * resolution however many notices are stored.
  *

@@ -182,6 +182,49 @@ move_noreplace(const char *tmp, const char *dst, struct pns_err *err)
 	return existed;
 }
 
+/* link_unnamed's answer when it cannot be used here. */
+#define UNNAMED_UNAVAILABLE	2
+
+/*
+ * pns_create_exclusive's quick way: the content goes into an unnamed
+ * file (O_TMPFILE) in dir, which linkat(2) then names dst; linkat, like
+ * link, refuses to replace.  One directory entry is added and none
+ * removed, where a temporary name costs an entry made, moved and
+ * removed, and a crash leaves nothing behind (an unnamed file is freed
+ * with its last descriptor, or by the file system's recovery).  linkat
+ * reaches the file through /proc/self/fd: AT_EMPTY_PATH would ask for
+ * CAP_DAC_READ_SEARCH.  0 created, 1 existed, -1 error;
+ * UNNAMED_UNAVAILABLE when the file system has no O_TMPFILE or linkat
+ * fails otherwise (no /proc in a chroot): the caller then takes the
+ * temporary name, which meets any real error again and reports it.
+ */
+static int
+link_unnamed(const char *dir, const char *dst, const void *data, size_t len,
+    int nosync, struct pns_err *err)
+{
+	char	proc[32];
+	int	fd, rc;
+
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR ||
+	    errno == EINVAL))
+		return UNNAMED_UNAVAILABLE;
+	if (fd == -1)
+		return pns_err_sys(err, "create in %s", dir);
+	if (pns_write_all(fd, data, len) == -1 || (!nosync && fsync(fd) == -1)) {
+		pns_err_sys(err, "write in %s", dir);
+		(void)close(fd);
+		return -1;
+	}
+	(void)snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
+		rc = 0;
+	else
+		rc = errno == EEXIST ? 1 : UNNAMED_UNAVAILABLE;
+	(void)close(fd);
+	return rc;
+}
+
 int
 pns_create_exclusive(const char *dir, const char *name, const void *data,
     size_t len, int nosync, struct pns_err *err)
@@ -191,12 +234,15 @@ pns_create_exclusive(const char *dir, const char *name, const void *data,
 
 	/*
 	 * No lookup of dst first: for a new name (nearly every call) it is
-	 * a second search of the directory, and the move that follows
-	 * decides races anyway.
+	 * a second search of the directory, and the link or move that
+	 * follows decides races anyway.
 	 */
 	if (pns_path_join(dst, sizeof(dst), dir, name, err) == -1 ||
-	    write_temp(dir, data, len, nosync, tmp, sizeof(tmp), err) == -1 ||
-	    (existed = move_noreplace(tmp, dst, err)) == -1)
+	    (existed = link_unnamed(dir, dst, data, len, nosync, err)) == -1)
+		return -1;
+	if (existed == UNNAMED_UNAVAILABLE &&
+	    (write_temp(dir, data, len, nosync, tmp, sizeof(tmp), err) == -1 ||
+	    (existed = move_noreplace(tmp, dst, err)) == -1))
 		return -1;
 	if (!nosync && pns_fsync_dir(dir, err) == -1)
 		return -1;

@@ -278,12 +278,25 @@ START_TEST(exclusive_create_once)
 END_TEST
 
 /*
- * The store's renameat2: this definition stands in for libc's in this
- * program, so a test can play a file system without RENAME_NOREPLACE
- * (NFS says EINVAL) and see pns_create_exclusive fall back to link(2).
+ * The store's linkat and renameat2: these definitions stand in for
+ * libc's in this program, so a test can play a system where linkat
+ * cannot name an unnamed file (no /proc in a chroot) and a file system
+ * without RENAME_NOREPLACE (NFS says EINVAL), and see
+ * pns_create_exclusive fall back to a temporary name, then to link(2).
  */
-static int	no_renameat2;
-static int	renameat2_calls;
+static int	no_linkat, no_renameat2;
+static int	linkat_calls, renameat2_calls;
+
+int
+linkat(int ofd, const char *from, int nfd, const char *to, int flags)
+{
+	linkat_calls++;
+	if (no_linkat) {
+		errno = ENOENT;
+		return -1;
+	}
+	return (int)syscall(SYS_linkat, ofd, from, nfd, to, flags);
+}
 
 int
 renameat2(int ofd, const char *from, int nfd, const char *to,
@@ -297,28 +310,41 @@ renameat2(int ofd, const char *from, int nfd, const char *to,
 	return (int)syscall(SYS_renameat2, ofd, from, nfd, to, flags);
 }
 
-/* Without RENAME_NOREPLACE the outcome is the same: first copy wins. */
-START_TEST(exclusive_create_without_noreplace)
+/*
+ * Each way gives the same outcome: the first copy wins, nothing is left
+ * behind.  Way 0 names an unnamed file (linkat only); way 1 has no
+ * linkat of it and moves a temporary file (renameat2); way 2 has
+ * neither and links the temporary file.
+ */
+START_TEST(exclusive_create_each_way)
 {
-	char	 path[PNS_FS_PATH_MAX], *s;
-	int	 fallback;
+	static const int	 want_linkat[] = { 2, 2, 2 };
+	static const int	 want_renameat2[] = { 0, 2, 2 };
+	char			 path[PNS_FS_PATH_MAX], *s;
+	int			 way, sync;
 
-	for (fallback = 0; fallback <= 1; fallback++) {
-		no_renameat2 = fallback;
-		renameat2_calls = 0;
-		(void)snprintf(path, sizeof(path), "%s/f%d", dir, fallback);
-		ck_assert_int_eq(pns_create_exclusive(dir, path + strlen(dir) +
-		    1, "first", 5, 1, NULL), 0);
-		ck_assert_int_eq(pns_create_exclusive(dir, path + strlen(dir) +
-		    1, "second", 6, 1, NULL), 1);
-		/* Asked both times, whether or not it could do it. */
-		ck_assert_int_eq(renameat2_calls, 2);
-		s = slurp(path);
-		ck_assert_str_eq(s, "first");
-		free(s);
-		ck_assert_int_eq(temp_files(dir), 0);
+	for (way = 0; way <= 2; way++) {
+		for (sync = 0; sync <= 1; sync++) {
+			no_linkat = way >= 1;
+			no_renameat2 = way >= 2;
+			linkat_calls = renameat2_calls = 0;
+			(void)snprintf(path, sizeof(path), "%s/f%d%d", dir, way,
+			    sync);
+			ck_assert_int_eq(pns_create_exclusive(dir, path +
+			    strlen(dir) + 1, "first", 5, !sync, NULL), 0);
+			ck_assert_int_eq(pns_create_exclusive(dir, path +
+			    strlen(dir) + 1, "second", 6, !sync, NULL), 1);
+			/* Asked both times, whether or not it could do it. */
+			ck_assert_int_eq(linkat_calls, want_linkat[way]);
+			ck_assert_int_eq(renameat2_calls, want_renameat2[way]);
+			s = slurp(path);
+			ck_assert_str_eq(s, "first");
+			free(s);
+			ck_assert_int_eq(mode_of(path), 0600);
+			ck_assert_int_eq(temp_files(dir), 0);
+		}
 	}
-	no_renameat2 = 0;
+	no_linkat = no_renameat2 = 0;
 }
 END_TEST
 
@@ -1298,7 +1324,7 @@ store_suite(void)
 	tcase_add_test(tc, atomic_write_is_not_in_place);
 	tcase_add_test(tc, atomic_write_missing_dir);
 	tcase_add_test(tc, exclusive_create_once);
-	tcase_add_test(tc, exclusive_create_without_noreplace);
+	tcase_add_test(tc, exclusive_create_each_way);
 	tcase_add_test(tc, read_file_bounds);
 	tcase_add_test(tc, nstore_dedup_and_read_back);
 	tcase_add_test(tc, nstore_record_jwt_verbatim_or_escaped);
