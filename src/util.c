@@ -37,9 +37,15 @@ pns_crypto_init(void)
 	 * libraries), use only the default provider's RSA, SHA-256 and
 	 * random numbers, and never log an OpenSSL message.  A failure here
 	 * only means OpenSSL initialises itself later, the usual way.
+	 *
+	 * Nor do they need OpenSSL's clean-up at exit, which frees what the
+	 * exit gives back anyway: it costs every CGI process CPU, would pull
+	 * state from under a notices.fcgi thread still verifying, and in
+	 * OpenSSL 3.0 itself allocates a block it then loses (its
+	 * thread-event register, when nothing made it before).
 	 */
 	(void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
-	    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+	    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ATEXIT, NULL);
 }
 
 long long
