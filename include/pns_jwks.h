@@ -33,6 +33,7 @@ struct pns_jwks_entry {
 	time_t			fetched_at;	/* mtime of the cached file */
 	ino_t			ino;		/* identity of that file */
 	time_t			used;		/* for eviction */
+	unsigned long		checked;	/* round of the last check */
 };
 
 /* Entries are allocated as key sets are first used: every thread of a
@@ -40,6 +41,12 @@ struct pns_jwks_entry {
 struct pns_jwks_cache {
 	const struct pns_config	*cfg;
 	struct pns_jwks_entry	*e[PNS_JWKS_CACHE_MAX];	/* or NULL */
+	/*
+	 * The caller's request, when it counts them (0 when not): within
+	 * one, the cached file of a key set already checked is not looked
+	 * at again, so a batch checks it once, not once per notice.
+	 */
+	unsigned long		 round;
 };
 
 void	pns_jwks_cache_init(struct pns_jwks_cache *c,

@@ -31,10 +31,21 @@ struct pns_verifier {
 	struct pns_platform	 platform;	/* of the last token */
 	int			 platform_ok;	/* platform is loaded */
 	struct stat		 platform_st;	/* of its file then */
+	unsigned long		 round;		/* see pns_verifier_round */
+	unsigned long		 platform_round; /* when its file was checked */
 };
 
 void	pns_verifier_init(struct pns_verifier *v, const struct pns_config *cfg);
 void	pns_verifier_release(struct pns_verifier *v);
+
+/*
+ * Starts a round: one request of a long-lived process.  The platform
+ * file and the cached key set a token needs are checked for replacement
+ * once per round, so every notice of a batch after the first skips those
+ * checks; a replacement made during a request counts from the next.
+ * Without rounds (a verifier that never calls this) each token checks.
+ */
+void	pns_verifier_round(struct pns_verifier *v);
 
 /*
  * Loads the platform of c into v->platform and verifies the signature of

@@ -63,6 +63,7 @@ entry_for(struct pns_jwks_cache *c, const char *hash)
 	memcpy(victim->hash, hash, sizeof(victim->hash));
 	victim->fetched_at = 0;
 	victim->ino = 0;
+	victim->checked = 0;
 	return victim;
 }
 
@@ -193,8 +194,12 @@ pns_jwks_find(struct pns_jwks_cache *c, const char *jwks_url,
 	e->used = now;
 	if (paths(c, hash, dir, file, attempt, lock, NULL) == -1)
 		return PNS_V_JWKS_UNAVAILABLE;
-	/* Another process may have refreshed the shared copy. */
-	(void)load_disk(e, file, c->cfg->jwks_max_bytes);
+	/* Another process may have refreshed the shared copy; checked
+	 * once per round. */
+	if (c->round == 0 || e->checked != c->round) {
+		(void)load_disk(e, file, c->cfg->jwks_max_bytes);
+		e->checked = c->round;
+	}
 	if (e->keys.n > 0 && now - e->fetched_at < c->cfg->jwks_max_age &&
 	    (*pkey = pns_keyset_find(&e->keys, kid)) != NULL)
 		return PNS_V_OK;

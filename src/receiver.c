@@ -309,6 +309,7 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 	int			 transient = 0, stored = 0;
 
 	rc->requests++;
+	pns_verifier_round(&rc->verifier);
 	(void)pns_log_escape(req->remote_addr ? req->remote_addr : "-",
 	    strlen(req->remote_addr ? req->remote_addr : "-"), remote,
 	    sizeof(remote));

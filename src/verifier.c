@@ -16,6 +16,16 @@ pns_verifier_init(struct pns_verifier *v, const struct pns_config *cfg)
 	pns_jwks_cache_init(&v->jwks, cfg);
 	pns_platform_init(&v->platform);
 	v->platform_ok = 0;
+	v->round = v->platform_round = 0;
+}
+
+void
+pns_verifier_round(struct pns_verifier *v)
+{
+	/* 0 stands for "no rounds": skip it when the count wraps. */
+	if (++v->round == 0)
+		v->round = 1;
+	v->jwks.round = v->round;
 }
 
 void
@@ -36,9 +46,10 @@ same_file(const struct stat *a, const struct stat *b)
 
 /*
  * The platform of c into v->platform.  Another process (a launch, pnsctl)
- * may have added a deployment since the last token, so its file is
- * checked for each token; it is only read and parsed again when it was
- * replaced (platform files are replaced by rename, never edited).
+ * may have added a deployment since the last round, so its file is
+ * checked once per round (each token, without rounds); it is only read
+ * and parsed again when it was replaced (platform files are replaced by
+ * rename, never edited).
  */
 static int
 load_platform(struct pns_verifier *v, const struct pns_claims *c,
@@ -47,6 +58,11 @@ load_platform(struct pns_verifier *v, const struct pns_claims *c,
 	char		key[65], name[80], path[PNS_FS_PATH_MAX];
 	struct stat	st;
 
+	/* Checked already in this round: the same strings, the same key. */
+	if (v->round != 0 && v->platform_round == v->round && v->platform_ok &&
+	    strcmp(v->platform.issuer, c->iss) == 0 &&
+	    strcmp(v->platform.client_id, c->client_id) == 0)
+		return 0;
 	pns_platform_key(c->iss, c->client_id, key);
 	(void)snprintf(name, sizeof(name), "%s.json", key);
 	if (pns_store_path(v->cfg, path, sizeof(path), PNS_DIR_PLATFORMS,
@@ -57,6 +73,7 @@ load_platform(struct pns_verifier *v, const struct pns_claims *c,
 		pns_platform_release(&v->platform);
 		return pns_err_set(err, PNS_ENOENT, "platform not found");
 	}
+	v->platform_round = v->round;
 	if (v->platform_ok && strcmp(v->platform.key, key) == 0 &&
 	    same_file(&st, &v->platform_st))
 		return 0;

@@ -554,24 +554,61 @@ START_TEST(rotated_key_from_shared_copy)
 }
 END_TEST
 
-/* A platform file that cannot be read is a storage failure (503, retry
- * later), not an unknown platform (a permanent refusal). */
-START_TEST(unreadable_platform_is_storage)
+/* Replaces the platform's file with one cut short, unreadable. */
+static void
+break_platform_file(void)
 {
-	struct claims	good = { 0 };
-	char		pdir[PNS_FS_PATH_MAX], name[80], key_hex[65];
+	char	pdir[PNS_FS_PATH_MAX], name[80], key_hex[65];
 
-	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
 	pns_platform_key(ISS, CID, key_hex);
 	(void)snprintf(name, sizeof(name), "%s.json", key_hex);
 	ck_assert_int_eq(pns_store_path(&cfg, pdir, sizeof(pdir),
 	    PNS_DIR_PLATFORMS, NULL, NULL), 0);
 	ck_assert_int_eq(pns_write_atomic(pdir, name, "{\"issuer\":", 10, NULL),
 	    0);
+}
+
+/* A platform file that cannot be read is a storage failure (503, retry
+ * later), not an unknown platform (a permanent refusal). */
+START_TEST(unreadable_platform_is_storage)
+{
+	struct claims	good = { 0 };
+
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	break_platform_file();
 	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_STORAGE);
 	ck_assert(pns_verdict_transient(PNS_V_STORAGE));
 	/* An unknown platform stays a permanent refusal. */
 	ck_assert(!pns_verdict_transient(PNS_V_UNKNOWN_PLATFORM));
+}
+END_TEST
+
+/*
+ * Within a round (one request, all the notices of a batch) the cached
+ * key set and the platform file are checked once: a replacement made
+ * during the round counts from the next one.  Without rounds each token
+ * checks, as the tests above show.
+ */
+START_TEST(rounds_check_files_once)
+{
+	struct claims	good = { 0 };
+
+	pns_verifier_round(&ver);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	/* The key set rotates away from k1: not seen in this round... */
+	put_jwks("k2");
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+	/* ...but in the next. */
+	pns_verifier_round(&ver);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_UNKNOWN_KID);
+	ck_assert_int_eq(verify(&key, "k2", &good), PNS_V_OK);
+
+	/* The platform file breaks: not seen in this round... */
+	break_platform_file();
+	ck_assert_int_eq(verify(&key, "k2", &good), PNS_V_OK);
+	/* ...but in the next. */
+	pns_verifier_round(&ver);
+	ck_assert_int_eq(verify(&key, "k2", &good), PNS_V_STORAGE);
 }
 END_TEST
 
@@ -673,6 +710,7 @@ notice_suite(void)
 	tcase_add_test(tc, unknown_kid_refetch_rate_limited);
 	tcase_add_test(tc, rotated_key_from_shared_copy);
 	tcase_add_test(tc, unreadable_platform_is_storage);
+	tcase_add_test(tc, rounds_check_files_once);
 	tcase_add_test(tc, verdict_names_follow_docs);
 	tcase_add_test(tc, canvas_seed_notice);
 	suite_add_tcase(s, tc);
