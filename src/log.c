@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* One line per event on stderr; see pns_log.h. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,18 @@
 
 static const char		*log_prog = "pns";
 static enum pns_log_level	 log_level = PNS_LOG_INFO;
+/*
+ * The pid each line names, kept: getpid(2) is a system call, one per
+ * stored notice otherwise.  A forked child takes its own (the handler
+ * runs in the child, alone); 0 before pns_log_init asks for it.
+ */
+static pid_t			 log_pid;
+
+static void
+child_pid(void)
+{
+	log_pid = getpid();
+}
 
 /*
  * The lines a thread holds (pns_log_hold) until pns_log_flush.  At most
@@ -35,8 +48,14 @@ static const char *const levels[PNS_LOG__MAX] = {
 void
 pns_log_init(const char *prog, enum pns_log_level level)
 {
+	static int	registered;
+
 	log_prog = prog;
 	log_level = level;
+	if (!registered)
+		registered = pthread_atfork(NULL, NULL, child_pid) == 0;
+	/* Without the handler a forked child would name its parent. */
+	log_pid = registered ? getpid() : 0;
 }
 
 void
@@ -88,7 +107,7 @@ pns_log(enum pns_log_level level, const char *fmt, ...)
 		return;
 	pns_iso8601_fmt(time(NULL), when);
 	n = snprintf(line, sizeof(line), "%s %s[%ld] %s: ", when, log_prog,
-	    (long)getpid(), levels[level]);
+	    (long)(log_pid != 0 ? log_pid : getpid()), levels[level]);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	va_start(ap, fmt);

@@ -2,6 +2,7 @@
 /* Bounded helpers: numbers, buffers, base64url, hashes, timestamps, log
  * escaping, and the error contract they all report through. */
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -731,6 +732,46 @@ START_TEST(log_hold_and_flush)
 END_TEST
 
 /*
+ * Each line names the process that wrote it: the pid is kept rather than
+ * asked for per line, so a forked child must name itself, not the parent
+ * it was copied from.
+ */
+START_TEST(log_line_names_its_process)
+{
+	char	buf[1024], want[64];
+	int	sv[2], saved, status;
+	pid_t	pid;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ck_assert_int_ne(saved = dup(STDERR_FILENO), -1);
+	ck_assert_int_ne(dup2(sv[0], STDERR_FILENO), -1);
+	pns_log_init("t", PNS_LOG_INFO);
+
+	pns_log(PNS_LOG_INFO, "parent");
+	ck_assert_uint_gt(next_write(sv[1], buf, sizeof(buf)), 0);
+	(void)snprintf(want, sizeof(want), " t[%ld] info: parent\n",
+	    (long)getpid());
+	ck_assert_ptr_nonnull(strstr(buf, want));
+
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		pns_log(PNS_LOG_INFO, "child");
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_uint_gt(next_write(sv[1], buf, sizeof(buf)), 0);
+	(void)snprintf(want, sizeof(want), " t[%ld] info: child\n", (long)pid);
+	ck_assert_ptr_nonnull(strstr(buf, want));
+
+	ck_assert_int_ne(dup2(saved, STDERR_FILENO), -1);
+	(void)close(saved);
+	(void)close(sv[0]);
+	(void)close(sv[1]);
+}
+END_TEST
+
+/*
  * A log line must never be a place where a request overflows a buffer:
  * for every output size and inputs of every kind, the result is
  * NUL-terminated inside outsz and nothing past it is touched; anything
@@ -935,6 +976,7 @@ util_suite(void)
 	tc = tcase_create("log");
 	tcase_add_test(tc, log_escape);
 	tcase_add_test(tc, log_hold_and_flush);
+	tcase_add_test(tc, log_line_names_its_process);
 	tcase_add_test(tc, log_escape_never_overflows);
 	tcase_add_test(tc, log_escape_cuts_with_dots);
 	tcase_add_test(tc, log_escape_exact_fit);
