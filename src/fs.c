@@ -193,10 +193,11 @@ move_noreplace(const char *tmp, const char *dst, struct pns_err *err)
  * removed, and a crash leaves nothing behind (an unnamed file is freed
  * with its last descriptor, or by the file system's recovery).  linkat
  * reaches the file through /proc/self/fd: AT_EMPTY_PATH would ask for
- * CAP_DAC_READ_SEARCH.  0 created, 1 existed, -1 error;
- * UNNAMED_UNAVAILABLE when the file system has no O_TMPFILE or linkat
- * fails otherwise (no /proc in a chroot): the caller then takes the
- * temporary name, which meets any real error again and reports it.
+ * CAP_DAC_READ_SEARCH.  0 created, 1 existed, -1 error (writing);
+ * UNNAMED_UNAVAILABLE when the unnamed file cannot be made or linked
+ * (a file system without O_TMPFILE, no /proc in a chroot): the caller
+ * then takes the temporary name, which meets any real error again and
+ * reports it.
  */
 static int
 link_unnamed(const char *dir, const char *dst, const void *data, size_t len,
@@ -205,12 +206,12 @@ link_unnamed(const char *dir, const char *dst, const void *data, size_t len,
 	char	proc[32];
 	int	fd, rc;
 
-	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR ||
-	    errno == EINVAL))
+	/* File systems say "not here" in several ways (EOPNOTSUPP, EISDIR
+	 * on kernels without O_TMPFILE, EINVAL): any failure is left to the
+	 * temporary name, which meets a real one (no such directory, no
+	 * space) again and reports it as before. */
+	if ((fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) == -1)
 		return UNNAMED_UNAVAILABLE;
-	if (fd == -1)
-		return pns_err_sys(err, "create in %s", dir);
 	if (pns_write_all(fd, data, len) == -1 || (!nosync && fsync(fd) == -1)) {
 		pns_err_sys(err, "write in %s", dir);
 		(void)close(fd);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,14 +279,33 @@ START_TEST(exclusive_create_once)
 END_TEST
 
 /*
- * The store's linkat and renameat2: these definitions stand in for
- * libc's in this program, so a test can play a system where linkat
- * cannot name an unnamed file (no /proc in a chroot) and a file system
- * without RENAME_NOREPLACE (NFS says EINVAL), and see
- * pns_create_exclusive fall back to a temporary name, then to link(2).
+ * The store's open, linkat and renameat2: these definitions stand in for
+ * libc's in this program, so a test can play a file system without
+ * O_TMPFILE, a system where linkat cannot name an unnamed file (no /proc
+ * in a chroot) and a file system without RENAME_NOREPLACE (NFS says
+ * EINVAL), and see pns_create_exclusive fall back to a temporary name,
+ * then to link(2).
  */
-static int	no_linkat, no_renameat2;
+static int	no_tmpfile, no_linkat, no_renameat2;
 static int	linkat_calls, renameat2_calls;
+
+int
+open(const char *path, int flags, ...)
+{
+	va_list	ap;
+	mode_t	mode = 0;
+
+	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (no_tmpfile && (flags & O_TMPFILE) == O_TMPFILE) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
 
 int
 linkat(int ofd, const char *from, int nfd, const char *to, int flags)
@@ -314,19 +334,21 @@ renameat2(int ofd, const char *from, int nfd, const char *to,
  * Each way gives the same outcome: the first copy wins, nothing is left
  * behind.  Way 0 names an unnamed file (linkat only); way 1 has no
  * linkat of it and moves a temporary file (renameat2); way 2 has
- * neither and links the temporary file.
+ * neither and links the temporary file; way 3 cannot make an unnamed
+ * file at all and moves a temporary one.
  */
 START_TEST(exclusive_create_each_way)
 {
-	static const int	 want_linkat[] = { 2, 2, 2 };
-	static const int	 want_renameat2[] = { 0, 2, 2 };
+	static const int	 want_linkat[] = { 2, 2, 2, 0 };
+	static const int	 want_renameat2[] = { 0, 2, 2, 2 };
 	char			 path[PNS_FS_PATH_MAX], *s;
 	int			 way, sync;
 
-	for (way = 0; way <= 2; way++) {
+	for (way = 0; way <= 3; way++) {
 		for (sync = 0; sync <= 1; sync++) {
-			no_linkat = way >= 1;
-			no_renameat2 = way >= 2;
+			no_tmpfile = way == 3;
+			no_linkat = way == 1 || way == 2;
+			no_renameat2 = way == 2;
 			linkat_calls = renameat2_calls = 0;
 			(void)snprintf(path, sizeof(path), "%s/f%d%d", dir, way,
 			    sync);
@@ -344,7 +366,7 @@ START_TEST(exclusive_create_each_way)
 			ck_assert_int_eq(temp_files(dir), 0);
 		}
 	}
-	no_linkat = no_renameat2 = 0;
+	no_tmpfile = no_linkat = no_renameat2 = 0;
 }
 END_TEST
 
