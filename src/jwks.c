@@ -192,11 +192,11 @@ pns_jwks_find(struct pns_jwks_cache *c, const char *jwks_url,
 	if ((e = entry_for(c, hash)) == NULL)
 		return PNS_V_JWKS_UNAVAILABLE;
 	e->used = now;
-	if (paths(c, hash, dir, file, attempt, lock, NULL) == -1)
-		return PNS_V_JWKS_UNAVAILABLE;
 	/* Another process may have refreshed the shared copy; checked
-	 * once per round. */
+	 * once per round, its paths built only then. */
 	if (c->round == 0 || e->checked != c->round) {
+		if (paths(c, hash, dir, file, attempt, lock, NULL) == -1)
+			return PNS_V_JWKS_UNAVAILABLE;
 		(void)load_disk(e, file, c->cfg->jwks_max_bytes);
 		e->checked = c->round;
 	}
