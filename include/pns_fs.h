@@ -36,10 +36,11 @@ int	pns_write_atomic(const char *dir, const char *name, const void *data,
  * is complete before the name appears (an unnamed file then linked to
  * its name; where that cannot be done, a temporary file moved by a
  * rename that refuses to replace, or linked), so the name never shows a
- * partial file.  Returns 0 when created, 1 when dir/name existed already, -1 on
- * error.  The content is fsynced before the move and the directory
- * after it, also when the name existed (it may have been made an
- * instant ago by another process that has not yet made it durable),
+ * partial file.  Returns 0 when created, 1 when dir/name existed
+ * already, -1 on error.  The content is fsynced before the link or move
+ * and the directory after it, also when the name existed (it may have
+ * been made an instant ago by another process that has not yet made it
+ * durable),
  * unless nosync is set: then nothing is synced and the caller makes it
  * durable (pns_commit_wait).
  */
