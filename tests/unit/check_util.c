@@ -647,6 +647,31 @@ START_TEST(log_escape)
 }
 END_TEST
 
+/*
+ * Points stderr at one end of a SOCK_SEQPACKET pair, sv[1] reading
+ * what the log writes, each write on its own; returns the saved stderr.
+ */
+static int
+log_to_socket(int sv[2])
+{
+	int	saved;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ck_assert_int_ne(saved = dup(STDERR_FILENO), -1);
+	ck_assert_int_ne(dup2(sv[0], STDERR_FILENO), -1);
+	return saved;
+}
+
+/* Undoes log_to_socket. */
+static void
+log_to_stderr(int sv[2], int saved)
+{
+	ck_assert_int_ne(dup2(saved, STDERR_FILENO), -1);
+	(void)close(saved);
+	(void)close(sv[0]);
+	(void)close(sv[1]);
+}
+
 /* The next write made to the log socket, "" if none is waiting. */
 static size_t
 next_write(int fd, char *buf, size_t size)
@@ -683,9 +708,7 @@ START_TEST(log_hold_and_flush)
 	int	sv[2], saved, i, lines = 0, n;
 	size_t	len;
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	ck_assert_int_ne(saved = dup(STDERR_FILENO), -1);
-	ck_assert_int_ne(dup2(sv[0], STDERR_FILENO), -1);
+	saved = log_to_socket(sv);
 	pns_log_init("t", PNS_LOG_INFO);
 	memset(pad, 'x', sizeof(pad) - 1);
 	pad[sizeof(pad) - 1] = '\0';
@@ -724,10 +747,7 @@ START_TEST(log_hold_and_flush)
 	ck_assert_uint_gt(next_write(sv[1], buf, sizeof(buf)), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "info: four\n"));
 
-	ck_assert_int_ne(dup2(saved, STDERR_FILENO), -1);
-	(void)close(saved);
-	(void)close(sv[0]);
-	(void)close(sv[1]);
+	log_to_stderr(sv, saved);
 }
 END_TEST
 
@@ -742,9 +762,7 @@ START_TEST(log_line_names_its_process)
 	int	sv[2], saved, status;
 	pid_t	pid;
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	ck_assert_int_ne(saved = dup(STDERR_FILENO), -1);
-	ck_assert_int_ne(dup2(sv[0], STDERR_FILENO), -1);
+	saved = log_to_socket(sv);
 	pns_log_init("t", PNS_LOG_INFO);
 
 	pns_log(PNS_LOG_INFO, "parent");
@@ -764,10 +782,7 @@ START_TEST(log_line_names_its_process)
 	(void)snprintf(want, sizeof(want), " t[%ld] info: child\n", (long)pid);
 	ck_assert_ptr_nonnull(strstr(buf, want));
 
-	ck_assert_int_ne(dup2(saved, STDERR_FILENO), -1);
-	(void)close(saved);
-	(void)close(sv[0]);
-	(void)close(sv[1]);
+	log_to_stderr(sv, saved);
 }
 END_TEST
 
