@@ -48,11 +48,14 @@ POOL_DIR = RESULTS / "pool"
 RUNS_DIR = RESULTS / "runs"
 BUILT_FCGI = ROOT / "cgi-bin" / "notices.fcgi"
 BUILT_PNSCTL = ROOT / "bin" / "pnsctl"
+BUILT_CGI = ROOT / "cgi-bin" / "lti.cgi"
 # The programs measured: copies taken at the start, so that a rebuild
 # during the run (make SANITIZE=1 in the same tree) cannot change what
 # is measured half-way.
 FCGI = RESULTS / "bin" / "notices.fcgi"
 PNSCTL = RESULTS / "bin" / "pnsctl"
+# notices.fcgi's key set fetches run in lti.cgi beside it.
+CGI = RESULTS / "bin" / "lti.cgi"
 CEILING = HERE / "ceiling"
 NODE_PEER = HERE / "node-peer"
 PATH = "/cgi-bin/notices.fcgi/106:8865aa05b4b79b64a91a86042e43af5ea8ae79eb"
@@ -1441,7 +1444,8 @@ def main():
 
 def snapshot_programs():
     FCGI.parent.mkdir(parents=True, exist_ok=True)
-    for src, dst in ((BUILT_FCGI, FCGI), (BUILT_PNSCTL, PNSCTL)):
+    for src, dst in ((BUILT_FCGI, FCGI), (BUILT_PNSCTL, PNSCTL),
+                     (BUILT_CGI, CGI)):
         if not os.access(src, os.X_OK):
             sys.exit("%s is not built: run make" % src)
         data = src.read_bytes()

@@ -19,6 +19,7 @@
 #include "pns_form.h"
 #include "pns_handlers.h"
 #include "pns_html.h"
+#include "pns_http.h"
 #include "pns_json.h"
 #include "pns_launch.h"
 #include "pns_log.h"
@@ -732,8 +733,57 @@ method_of(const char *m)
 	return 0;
 }
 
+/* The delivery worker notices.fcgi starts (PNS_DISPATCH_ARG). */
+static int
+dispatch_main(void)
+{
+	struct pns_config		cfg;
+	struct pns_dispatch_stats	st;
+	struct pns_err			err;
+	const char			*path;
+
+	if ((path = getenv("PNS_CONFIG")) == NULL)
+		return 2;
+	pns_err_clear(&err);
+	pns_config_defaults(&cfg);
+	if (pns_config_load(&cfg, path, &err) == -1 ||
+	    pns_store_check(&cfg, &err) == -1 ||
+	    pns_dispatch(&cfg, PNS_DISPATCH_LINGER, &st, &err) == -1) {
+		pns_log(PNS_LOG_ERROR, "delivery: %s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The helper modes this program runs for notices.fcgi
+ * (pns_child_helper), chosen by argv[1]: the delivery worker
+ * (PNS_DISPATCH_ARG) and the child that makes a key set fetch
+ * (PNS_HTTP_CHILD_ARG).  1 with *rc set when argv names one.  They run
+ * only when no web server started this process: Apache's mod_cgi passes
+ * a query string without '=' as arguments, and a request must not be
+ * able to start a worker that holds the connection for minutes, or make
+ * the tool GET any URL and answer with what came back.
+ */
+static int
+helper_mode(int argc, char *argv[], int *rc)
+{
+	int	dispatch, get;
+
+	dispatch = argc == 2 && strcmp(argv[1], PNS_DISPATCH_ARG) == 0;
+	get = argc >= 2 && strcmp(argv[1], PNS_HTTP_CHILD_ARG) == 0;
+	if (!dispatch && !get)
+		return 0;
+	if (getenv("GATEWAY_INTERFACE") != NULL)
+		*rc = 2;
+	else
+		*rc = dispatch ? dispatch_main() :
+		    pns_http_child_main(argc, argv);
+	return 1;
+}
+
 int
-main(void)
+main(int argc, char *argv[])
 {
 	static struct resp	 r;
 	struct pns_config	 cfg;
@@ -742,9 +792,12 @@ main(void)
 	const char		*path;
 	char			 cfgpath[PATH_MAX];
 	size_t			 i;
+	int			 rc;
 
 	pns_log_init("lti.cgi", PNS_LOG_INFO);
 	pns_crypto_init();
+	if (helper_mode(argc, argv, &rc))
+		return rc;
 	(void)umask(077);
 	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	memset(&r, 0, sizeof(r));

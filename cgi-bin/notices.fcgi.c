@@ -45,15 +45,11 @@ struct io {
 	FCGX_Request	*fcgi;		/* NULL in CGI mode */
 };
 
-/* How long a delivery worker waits for retries coming due. */
-#define DELIVERY_LINGER	120
 #define THREADS_DEFAULT	8
 /* A thread keeps a body buffer this large between requests; a batch's
  * larger one goes back to the system once answered. */
 #define BODY_KEEP	(64 * 1024)
 #define THREADS_MAX	64
-/* argv[1] of the delivery worker this program starts (kick_delivery). */
-#define DISPATCH_ARG	"--dispatch"
 
 static volatile sig_atomic_t	 stopping;
 
@@ -247,9 +243,9 @@ worker_ready(struct worker *w)
 
 /*
  * Starts a delivery worker when this request queued a notice or a retry
- * has come due, and a worker slot is free.  The worker is this program
- * again (DISPATCH_ARG), executed by a grandchild in a session of its
- * own, so the answer to the platform never waits for it and no zombie is
+ * has come due, and a worker slot is free.  The worker is the helper
+ * program (PNS_DISPATCH_ARG, pns_child_helper), executed by a grandchild
+ * in a session of its own, so the answer to the platform never waits for it and no zombie is
  * left; the child of a threaded process may only exec.  It lingers a
  * while for retries coming due, and "pnsctl dispatch" (cron) covers
  * anything later.  As a plain CGI its stderr is closed too: the web
@@ -259,10 +255,10 @@ static void
 kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 {
 	struct app	*app = w->app;
-	static char	 name[] = "notices.fcgi", arg[] = DISPATCH_ARG;
+	static char	 name[] = PNS_HELPER_NAME, arg[] = PNS_DISPATCH_ARG;
 	char		*argv[] = { name, arg, NULL };
 	char		*envp[] = { app->config_env, NULL };
-	const char	*self;
+	const char	*helper;
 	pid_t		 pid;
 	int		 fd;
 
@@ -272,7 +268,7 @@ kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 	    !pns_deliver_slot_free(&app->cfg))
 		return;
 	/* Before the fork: its child may only use the string. */
-	self = pns_child_self();
+	helper = pns_child_helper();
 	if ((pid = fork()) == -1) {
 		pns_log(PNS_LOG_ERROR, "cannot start a delivery worker: %s",
 		    strerror(errno));
@@ -293,56 +289,8 @@ kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 			(void)dup2(fd, STDERR_FILENO);
 	}
 	(void)close_range(STDERR_FILENO + 1, ~0U, 0);
-	(void)execve(self, argv, envp);
+	(void)execve(helper, argv, envp);
 	_exit(127);
-}
-
-/* The delivery worker kick_delivery starts. */
-static int
-dispatch_main(void)
-{
-	struct pns_config		cfg;
-	struct pns_dispatch_stats	st;
-	struct pns_err			err;
-	const char			*path;
-
-	if ((path = getenv("PNS_CONFIG")) == NULL)
-		return 2;
-	pns_err_clear(&err);
-	pns_config_defaults(&cfg);
-	if (pns_config_load(&cfg, path, &err) == -1 ||
-	    pns_store_check(&cfg, &err) == -1 ||
-	    pns_dispatch(&cfg, DELIVERY_LINGER, &st, &err) == -1) {
-		pns_log(PNS_LOG_ERROR, "delivery: %s", err.msg);
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * This program's helper modes, chosen by argv[1]: the delivery worker
- * (DISPATCH_ARG) and the child that makes a key set fetch
- * (PNS_HTTP_CHILD_ARG).  1 with *rc set when argv names one.  They run
- * only when no web server started this process: Apache's mod_cgi passes
- * a query string without '=' as arguments, and a request must not be
- * able to start a worker that holds the connection for minutes, or make
- * the receiver GET any URL and answer with what came back.
- */
-static int
-helper_mode(int argc, char *argv[], int *rc)
-{
-	int	dispatch, get;
-
-	dispatch = argc == 2 && strcmp(argv[1], DISPATCH_ARG) == 0;
-	get = argc >= 2 && strcmp(argv[1], PNS_HTTP_CHILD_ARG) == 0;
-	if (!dispatch && !get)
-		return 0;
-	if (getenv("GATEWAY_INTERFACE") != NULL)
-		*rc = 2;
-	else
-		*rc = dispatch ? dispatch_main() :
-		    pns_http_child_main(argc, argv);
-	return 1;
 }
 
 static void
@@ -558,7 +506,7 @@ serve_fcgi(struct app *app)
 }
 
 int
-main(int argc, char *argv[])
+main(void)
 {
 	static struct app	app;
 	static struct worker	cgi;
@@ -566,16 +514,15 @@ main(int argc, char *argv[])
 
 	pns_log_init("notices.fcgi", PNS_LOG_INFO);
 	pns_crypto_init();
-	if (helper_mode(argc, argv, &rc))
-		return rc;
 	setup_process();
 	/*
-	 * Key sets are fetched by a child, which loads libcurl and takes it
-	 * away when it exits: loaded here, libcurl and its thirty libraries
-	 * would stay resident for the life of the process after one fetch.
-	 * Set before any thread starts.  The delivery worker (above) POSTs
-	 * in-process anyway.
+	 * Key sets are fetched by a child, the helper program, which loads
+	 * libcurl and takes it away when it exits: this program is linked
+	 * statically and cannot load it, and even linked dynamically,
+	 * libcurl and its thirty libraries would stay resident for the life
+	 * of the process after one fetch.  Set before any thread starts.
 	 */
+	pns_child_use_helper(PNS_HELPER_NAME);
 	pns_http_get_in_child();
 	if (FCGX_Init() != 0) {
 		pns_log(PNS_LOG_ERROR, "startup: FCGX_Init failed");

@@ -35,6 +35,20 @@
  */
 const char *pns_child_self(void);
 
+/*
+ * The program that runs this one's helper modes, a key set fetch
+ * (PNS_HTTP_CHILD_ARG) and the delivery worker (PNS_DISPATCH_ARG): this
+ * program itself, or after pns_child_use_helper(name), the program name
+ * in the directory of this one (pns_child_self, links resolved).
+ * notices.fcgi names lti.cgi (PNS_HELPER_NAME), installed beside it:
+ * notices.fcgi is linked statically, and a static program cannot load
+ * libcurl, which both helpers need.  pns_child_use_helper must come
+ * before the first pns_child_helper; the same rules as pns_child_self.
+ */
+#define PNS_HELPER_NAME	"lti.cgi"
+void		 pns_child_use_helper(const char *name);
+const char	*pns_child_helper(void);
+
 int	pns_child_spawn(pid_t *pid, const char *path, char *const argv[],
 	    char *const envp[], int in, int out, struct pns_err *err);
 

@@ -68,6 +68,15 @@ int		 pns_dstatus_parse(const char *s);
 int	pns_deliver_status(const struct pns_config *cfg, const char *key,
 	    struct pns_delivery *d, struct pns_err *err);
 
+/*
+ * argv[1] of the delivery worker notices.fcgi starts after answering: the
+ * helper program (pns_child_helper), which runs pns_dispatch with
+ * PNS_DISPATCH_LINGER and the configuration PNS_CONFIG names.
+ */
+#define PNS_DISPATCH_ARG	"--dispatch"
+/* How long that worker waits for retries coming due. */
+#define PNS_DISPATCH_LINGER	120
+
 /* Counts of what a run of pns_dispatch did. */
 struct pns_dispatch_stats {
 	long	delivered, retried, failed;

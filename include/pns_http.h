@@ -26,11 +26,12 @@ int	pns_http_get(const char *url, long timeout, struct pns_buf *body,
 #define PNS_HTTP_CHILD_ARG	"--http-get"
 
 /*
- * From now on pns_http_get runs each GET in a short-lived child: this
- * program again (pns_child_self) with argv[1] PNS_HTTP_CHILD_ARG, whose
- * main must then call pns_http_child_main.  libcurl and its libraries
- * are then mapped in the child alone, not kept resident by a long-lived
- * process that needs one fetch now and then.  The child's environment is
+ * From now on pns_http_get runs each GET in a short-lived child: the
+ * helper program (pns_child_helper) with argv[1] PNS_HTTP_CHILD_ARG,
+ * whose main must then call pns_http_child_main.  libcurl and its
+ * libraries are then mapped in the child alone, not kept resident by a
+ * long-lived process that needs one fetch now and then, and a program
+ * linked statically, which cannot load libcurl, can still fetch.  The child's environment is
  * only what libcurl and OpenSSL read here (proxy and CA variables, the
  * library path, sanitizer options), taken now.  The child is given
  * timeout and a few seconds more to start, then killed.  To be called

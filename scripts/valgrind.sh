@@ -1,11 +1,14 @@
 #!/bin/sh
 # "make valgrind": every unit suite, then the integration suites with the
 # programs under valgrind: notices.fcgi through the whole notice suite
-# (thousands of requests through long-lived processes), lti.cgi through
+# (thousands of requests through long-lived processes; a dynamically
+# linked build of it, PNS_FCGI_PROGRAM, which the Makefile gives: in the
+# static one valgrind cannot see malloc), lti.cgi through
 # the launch suite's login, launch and rejection classes (one
 # process per request, so the whole suite would take too long).  Any
 # error or definite leak fails.
 set -u
+: "${PNS_FCGI_PROGRAM:?run it through make valgrind}"
 top=$(cd "$(dirname "$0")/.." && pwd)
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT

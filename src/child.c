@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "pns_child.h"
@@ -18,6 +19,9 @@
 
 static char		self_path[PATH_MAX];
 static pthread_once_t	self_once = PTHREAD_ONCE_INIT;
+static const char	*helper_name;	/* NULL: this program */
+static char		helper_path[PATH_MAX];
+static pthread_once_t	helper_once = PTHREAD_ONCE_INIT;
 
 static void
 resolve_self(void)
@@ -31,11 +35,46 @@ resolve_self(void)
 		(void)snprintf(self_path, sizeof(self_path), "/proc/self/exe");
 }
 
+static void
+resolve_helper(void)
+{
+	const char	*slash;
+	int		 w;
+
+	(void)pthread_once(&self_once, resolve_self);
+	if (helper_name == NULL) {
+		(void)snprintf(helper_path, sizeof(helper_path), "%s",
+		    self_path);
+		return;
+	}
+	slash = strrchr(self_path, '/');
+	w = snprintf(helper_path, sizeof(helper_path), "%.*s/%s",
+	    slash != NULL ? (int)(slash - self_path) : 0, self_path,
+	    helper_name);
+	/* Too long: starting it fails and says so. */
+	if (w < 0 || (size_t)w >= sizeof(helper_path))
+		(void)snprintf(helper_path, sizeof(helper_path), "%s",
+		    helper_name);
+}
+
 const char *
 pns_child_self(void)
 {
 	(void)pthread_once(&self_once, resolve_self);
 	return self_path;
+}
+
+void
+pns_child_use_helper(const char *name)
+{
+	helper_name = name;
+}
+
+const char *
+pns_child_helper(void)
+{
+	(void)pthread_once(&helper_once, resolve_helper);
+	return helper_path;
 }
 
 int

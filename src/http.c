@@ -288,7 +288,7 @@ pns_http_get_in_child(void)
 			child_env[n++] = environ[i];
 	}
 	child_env[n] = NULL;
-	(void)pns_child_self();
+	(void)pns_child_helper();
 	get_in_child = 1;
 }
 
@@ -350,8 +350,10 @@ get_in_a_child(const char *url, long timeout, struct pns_buf *body,
 	char		 secs[24], max[24];
 	/* posix_spawn does not write to argv; the type lacks the const
 	 * for old code's sake (POSIX rationale of exec). */
-	char		*argv[] = { program_invocation_short_name, arg,
-			    (char *)url, secs, max, NULL };
+	const char	*helper = pns_child_helper();
+	const char	*name = strrchr(helper, '/');
+	char		*argv[] = { (char *)(name != NULL ? name + 1 : helper),
+			    arg, (char *)url, secs, max, NULL };
 	struct timespec	 deadline;
 	pid_t		 pid;
 	int		 p[2], status = 0, ret = -1, whole, exited;
@@ -362,7 +364,7 @@ get_in_a_child(const char *url, long timeout, struct pns_buf *body,
 	 * the write end, or this one would never see its end of file. */
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return pns_err_sys(err, "pipe");
-	if (pns_child_spawn(&pid, pns_child_self(), argv, child_env, -1, p[1],
+	if (pns_child_spawn(&pid, helper, argv, child_env, -1, p[1],
 	    err) == -1) {
 		(void)close(p[0]);
 		(void)close(p[1]);

@@ -12,6 +12,8 @@ Environment:
   PNS_CGI_WRAPPER   command prefix for lti.cgi (run through a generated
                     shell script); timeouts are stretched when it is set
   PNS_KEEP_TMP      keep the temporary directory (its path is printed)
+  PNS_FCGI_PROGRAM  another build of notices.fcgi to run (make valgrind's
+                    dynamically linked one), with lti.cgi beside it
 """
 
 import http.client
@@ -30,7 +32,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-FCGI = ROOT / "cgi-bin" / "notices.fcgi"
+FCGI = Path(os.environ.get("PNS_FCGI_PROGRAM") or
+            ROOT / "cgi-bin" / "notices.fcgi")
 LTI_CGI = ROOT / "cgi-bin" / "lti.cgi"
 PNSCTL = ROOT / "bin" / "pnsctl"
 

@@ -150,9 +150,9 @@ def alive(pid, mark=None):
 
 
 def worker_pids(srv):
-    """Delivery workers of srv: notices.fcgi processes with its
-    configuration that lighttpd did not spawn (kick_delivery forks them
-    off in a session of their own)."""
+    """Delivery workers of srv: lti.cgi --dispatch processes with its
+    configuration (notices.fcgi's kick_delivery starts them in a session
+    of their own)."""
     conf = b"PNS_CONFIG=" + str(srv.conf).encode()
     spawned = srv.fcgi_pids()
     pids = set()
@@ -165,7 +165,8 @@ def worker_pids(srv):
             env = _proc(pid, "environ").read_bytes()
         except OSError:
             continue
-        if b"notices.fcgi" in cmd and conf in env.split(b"\0") and \
+        if cmd.split(b"\0")[1:2] == [b"--dispatch"] and \
+                b"lti.cgi" in cmd and conf in env.split(b"\0") and \
                 alive(pid):
             pids.add(pid)
     return pids
@@ -470,7 +471,7 @@ class _Logs:
 
 def setUpModule():
     global PF, APP_HTTP
-    for path in (H.FCGI, H.PNSCTL):
+    for path in (H.FCGI, H.LTI_CGI, H.PNSCTL):
         if not os.access(path, os.X_OK):
             raise RuntimeError("%s is not built (run make)" % path)
     PF = P.TestPlatform(ISSUER, CLIENT_ID, DEPLOYMENT).start()

@@ -651,11 +651,17 @@ class Deployment(H.Server):
 
     def fcgi_pids(self, helpers=False):
         """The notices.fcgi processes of this deployment: the FastCGI
-        servers, and with helpers the short-lived processes they start
-        from the same program (--http-get, --dispatch)."""
-        target = str(self.fcgi_path)
-        return pids_where(lambda pid: proc_exe(pid) == target and
-                          (helpers or not proc_args(pid)))
+        servers, and with helpers the short-lived processes they start,
+        lti.cgi beside them (--http-get, --dispatch)."""
+        fcgi, cgi = str(self.fcgi_path), str(self.cgi_dir / "lti.cgi")
+        modes = ([b"--http-get"], [b"--dispatch"])
+
+        def wanted(pid):
+            exe = proc_exe(pid)
+            if exe == fcgi:
+                return not proc_args(pid)
+            return helpers and exe == cgi and proc_args(pid)[:1] in modes
+        return pids_where(wanted)
 
     def error_log(self):
         return self.machine.error_log() if self.machine else ""

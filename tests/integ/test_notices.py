@@ -81,7 +81,7 @@ def notice_id(token):
 
 def setUpModule():
     global PF, SRV, START_PIDS
-    for path in (H.FCGI, H.PNSCTL):
+    for path in (H.FCGI, H.LTI_CGI, H.PNSCTL):
         if not os.access(path, os.X_OK):
             raise RuntimeError("%s is not built (run make)" % path)
     PF = P.TestPlatform(ISSUER, CLIENT_ID, DEPLOYMENT).start()
@@ -1088,10 +1088,11 @@ class T14Volume(ReceiverTest):
 
 
 class T15FetchInChild(ReceiverTest):
-    """notices.fcgi has its key set fetches made by a child process
-    (itself, started with --http-get), so that libcurl, loaded for a
-    fetch, goes away with that child instead of staying resident in the
-    FastCGI process for the rest of its life."""
+    """notices.fcgi has its key set fetches made by a child process,
+    lti.cgi beside it started with --http-get: notices.fcgi is linked
+    statically and cannot load libcurl, and libcurl, loaded for a fetch,
+    goes away with that child instead of staying resident in the FastCGI
+    process for the rest of its life."""
 
     def wait_past_refetch_interval(self):
         time.sleep(H.JWKS_REFETCH_INTERVAL + 1.5)
@@ -1105,7 +1106,7 @@ class T15FetchInChild(ReceiverTest):
         # Guards the memory goal: a FastCGI process that fetched a key
         # set must not keep libcurl.  The fetch must really happen (a
         # new kid, past the refetch interval), and the maps must be
-        # readable: libc, which every process maps, is there.
+        # readable: the program itself is there.
         self.wait_past_refetch_interval()
         new_kid = PF.add_key()
         before = PF.fetch_count
@@ -1115,11 +1116,37 @@ class T15FetchInChild(ReceiverTest):
         self.assertEqual(len(pids), 2, pids)
         for pid in pids:
             maps = self.maps(pid)
-            self.assertIn("/libc.so", maps)
+            self.assertIn(H.FCGI.name, maps)
             self.assertFalse("libcurl" in maps,
                              "notices.fcgi %d has libcurl mapped" % pid)
             # The fetching child was reaped: no zombie, nothing left.
             self.assertEqual(H.child_processes(pid), [])
+
+    @staticmethod
+    def has_interpreter(path):
+        """True if the ELF program at path names a program interpreter
+        (PT_INTERP): it is linked dynamically."""
+        with open(path, "rb") as f:
+            elf = f.read(1 << 16)
+        assert elf[:4] == b"\x7fELF" and elf[4] == 2, path   # ELF64
+        phoff = int.from_bytes(elf[32:40], "little")
+        size = int.from_bytes(elf[54:56], "little")
+        count = int.from_bytes(elf[56:58], "little")
+        types = [int.from_bytes(elf[phoff + i * size:phoff + i * size + 4],
+                                "little") for i in range(count)]
+        assert 1 in types, "no PT_LOAD read from %s" % path
+        return 3 in types
+
+    def test_receiver_static_as_built(self):
+        # Guards the memory goal: the notices.fcgi make builds is linked
+        # statically, so that it maps no shared libc, except with
+        # SANITIZE=1, whose run-time needs the loader.  Its twin, lti.cgi
+        # (which loads libcurl), names an interpreter in either build.
+        shipped = H.ROOT / "cgi-bin" / "notices.fcgi"
+        variant = (H.ROOT / "build" / "variant").read_text().strip()
+        self.assertIn(variant, ("std", "san"))
+        self.assertEqual(self.has_interpreter(shipped), variant == "san")
+        self.assertTrue(self.has_interpreter(H.LTI_CGI))
 
     def test_fetch_error_reaches_the_log_intact(self):
         # Guards the child's report: the error of a fetch made in the
@@ -1138,7 +1165,7 @@ class T15FetchInChild(ReceiverTest):
         # the child mode and have the receiver GET any URL and echo the
         # answer.  With GATEWAY_INTERFACE set the mode does nothing; its
         # twin, started as notices.fcgi starts it, fetches.
-        args = [str(H.FCGI), "--http-get", PF.jwks_url, "5", "65536"]
+        args = [str(H.LTI_CGI), "--http-get", PF.jwks_url, "5", "65536"]
         env = {"PATH": "/usr/bin:/bin"}
         before = PF.fetch_count
         res = subprocess.run(args, env=dict(env, GATEWAY_INTERFACE="CGI/1.1"),

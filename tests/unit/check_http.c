@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pns_child.h"
 #include "pns_err.h"
 #include "pns_fs.h"
 #include "pns_http.h"
@@ -257,6 +258,51 @@ START_TEST(get_leaves_no_libcurl)
 }
 END_TEST
 
+/*
+ * notices.fcgi has its GETs made by lti.cgi, found beside it
+ * (pns_child_use_helper): a link to this program, named as the helper,
+ * makes them; a helper name with nothing beside this program fails
+ * with the path it tried.
+ */
+START_TEST(get_through_named_helper)
+{
+	static const char	*names[] = { "check_http-helper",
+				    "check_http-none" };
+	struct outcome		 o;
+	char			 self[1024], dir[1024], link[1100], url[128];
+	ssize_t			 n;
+	char			*slash;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ck_assert(n > 0 && (size_t)n < sizeof(self) - 1);
+	self[n] = '\0';
+	(void)snprintf(dir, sizeof(dir), "%s", self);
+	ck_assert((slash = strrchr(dir, '/')) != NULL);
+	*slash = '\0';
+	(void)snprintf(link, sizeof(link), "%s/%s", dir, names[_i]);
+	(void)unlink(link);
+	if (_i == 0)
+		ck_assert_int_eq(symlink(self, link), 0);
+
+	pns_child_use_helper(names[_i]);
+	pns_http_get_in_child();
+	ck_assert_str_eq(pns_child_helper(), link);
+	(void)snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", port);
+	get(url, 5, &o);
+	(void)unlink(link);
+	if (_i == 0) {
+		ck_assert_int_eq(o.rc, 0);
+		ck_assert_str_eq(o.body.data, "{\"keys\":[]}");
+	} else {
+		ck_assert_int_eq(o.rc, -1);
+		ck_assert_ptr_nonnull(strstr(o.err.msg, link));
+		ck_assert_int_eq(o.body.len, 0);
+	}
+	ck_assert_int_eq(libcurl_mapped(), 0);
+	pns_buf_release(&o.body);
+}
+END_TEST
+
 START_TEST(get_here_maps_libcurl)
 {
 	struct outcome	 o;
@@ -317,6 +363,7 @@ http_suite(void)
 	tcase_add_loop_test(tc, get_both_ways, 0,
 	    sizeof(wants) / sizeof(wants[0]));
 	tcase_add_test(tc, get_leaves_no_libcurl);
+	tcase_add_loop_test(tc, get_through_named_helper, 0, 2);
 	tcase_add_test(tc, get_here_maps_libcurl);
 	tcase_add_test(tc, get_child_killed);
 	tcase_add_test(tc, child_refuses_other_arguments);
