@@ -67,6 +67,7 @@ entry_for(struct pns_jwks_cache *c, const char *hash)
 	return victim;
 }
 
+/* The shared copy's paths; attempt and lock may be NULL, not wanted. */
 static int
 paths(struct pns_jwks_cache *c, const char *hash, char *dir, char *file,
     char *attempt, char *lock, struct pns_err *err)
@@ -79,6 +80,8 @@ paths(struct pns_jwks_cache *c, const char *hash, char *dir, char *file,
 	(void)snprintf(name, sizeof(name), "%s.json", hash);
 	if (pns_path_join(file, PNS_FS_PATH_MAX, dir, name, err) == -1)
 		return -1;
+	if (attempt == NULL)
+		return 0;
 	(void)snprintf(name, sizeof(name), "%s.attempt", hash);
 	if (pns_path_join(attempt, PNS_FS_PATH_MAX, dir, name, err) == -1)
 		return -1;
@@ -177,14 +180,29 @@ refresh(struct pns_jwks_cache *c, struct pns_jwks_entry *e, const char *url,
 	pns_unlock(fd);
 }
 
+/*
+ * Loads the shared copy into e if another process replaced it.  In a
+ * frame of its own, with the two paths it needs: pns_jwks_find held all
+ * four (16 KiB) on every call, with load_disk's reading below them, and
+ * a receiver thread's stack stays resident as deep as it ever went.
+ */
+static __attribute__((noinline)) int
+check_disk(struct pns_jwks_cache *c, struct pns_jwks_entry *e)
+{
+	char	dir[PNS_FS_PATH_MAX], file[PNS_FS_PATH_MAX];
+
+	if (paths(c, e->hash, dir, file, NULL, NULL, NULL) == -1)
+		return -1;
+	(void)load_disk(e, file, c->cfg->jwks_max_bytes);
+	return 0;
+}
+
 enum pns_verdict
 pns_jwks_find(struct pns_jwks_cache *c, const char *jwks_url,
     const char *kid, time_t now, EVP_PKEY **pkey)
 {
 	struct pns_jwks_entry	*e;
-	char			 hash[65], dir[PNS_FS_PATH_MAX];
-	char			 file[PNS_FS_PATH_MAX];
-	char			 attempt[PNS_FS_PATH_MAX], lock[PNS_FS_PATH_MAX];
+	char			 hash[65];
 	const char		*f[1] = { jwks_url };
 
 	*pkey = NULL;
@@ -195,9 +213,8 @@ pns_jwks_find(struct pns_jwks_cache *c, const char *jwks_url,
 	/* Another process may have refreshed the shared copy; checked
 	 * once per round, its paths built only then. */
 	if (c->round == 0 || e->checked != c->round) {
-		if (paths(c, hash, dir, file, attempt, lock, NULL) == -1)
+		if (check_disk(c, e) == -1)
 			return PNS_V_JWKS_UNAVAILABLE;
-		(void)load_disk(e, file, c->cfg->jwks_max_bytes);
 		e->checked = c->round;
 	}
 	if (e->keys.n > 0 && now - e->fetched_at < c->cfg->jwks_max_age &&
