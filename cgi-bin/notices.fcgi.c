@@ -452,6 +452,14 @@ serve_fcgi(struct app *app)
 	 * heap; glibc would otherwise raise it after the first large free.
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, BODY_KEEP);
+	/*
+	 * Free memory at the top of a heap goes back from 32 KiB on (glibc
+	 * keeps 128), and a heap grows by what is asked, no spare: about
+	 * 60 KiB less resident, at no CPU cost that alternating benchmark
+	 * runs could tell from the noise.
+	 */
+	(void)mallopt(M_TRIM_THRESHOLD, 32 * 1024);
+	(void)mallopt(M_TOP_PAD, 0);
 	/* Threads inherit the mask: stop signals come here only. */
 	(void)pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	for (i = 0; i < n; i++) {
