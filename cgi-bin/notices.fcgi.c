@@ -245,11 +245,11 @@ worker_ready(struct worker *w)
  * Starts a delivery worker when this request queued a notice or a retry
  * has come due, and a worker slot is free.  The worker is the helper
  * program (PNS_DISPATCH_ARG, pns_child_helper), executed by a grandchild
- * in a session of its own, so the answer to the platform never waits for it and no zombie is
- * left; the child of a threaded process may only exec.  It lingers a
- * while for retries coming due, and "pnsctl dispatch" (cron) covers
- * anything later.  As a plain CGI its stderr is closed too: the web
- * server waits for that.
+ * in a session of its own, so the answer to the platform never waits
+ * for it and no zombie is left; the child of a threaded process may only
+ * exec.  It lingers a while for retries coming due, and "pnsctl
+ * dispatch" (cron) covers anything later.  As a plain CGI its stderr is
+ * closed too: the web server waits for that.
  */
 static void
 kick_delivery(struct worker *w, unsigned long queued_before, int cgi)

@@ -31,11 +31,11 @@ int	pns_http_get(const char *url, long timeout, struct pns_buf *body,
  * whose main must then call pns_http_child_main.  libcurl and its
  * libraries are then mapped in the child alone, not kept resident by a
  * long-lived process that needs one fetch now and then, and a program
- * linked statically, which cannot load libcurl, can still fetch.  The child's environment is
- * only what libcurl and OpenSSL read here (proxy and CA variables, the
- * library path, sanitizer options), taken now.  The child is given
- * timeout and a few seconds more to start, then killed.  To be called
- * once, at start, before any thread or request.
+ * linked statically, which cannot load libcurl, can still fetch.  The
+ * child's environment is only what libcurl and OpenSSL read here (proxy
+ * and CA variables, the library path, sanitizer options), taken now.
+ * The child is given timeout and a few seconds more to start, then
+ * killed.  To be called once, at start, before any thread or request.
  */
 void	pns_http_get_in_child(void);
 
