@@ -532,6 +532,11 @@ main(void)
 	 */
 	pns_child_use_helper(PNS_HELPER_NAME);
 	pns_http_get_in_child();
+	/* Said at start, not only at the first fetch or delivery. */
+	if (access(pns_child_helper(), X_OK) == -1)
+		pns_log(PNS_LOG_WARN, "cannot run %s: %s; key set fetches and "
+		    "delivery need lti.cgi beside notices.fcgi",
+		    pns_child_helper(), strerror(errno));
 	if (FCGX_Init() != 0) {
 		pns_log(PNS_LOG_ERROR, "startup: FCGX_Init failed");
 		return 1;

@@ -18,12 +18,15 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
 import uuid
+from pathlib import Path
 
 import harness as H
 import pns_platform as P
@@ -1147,6 +1150,29 @@ class T15FetchInChild(ReceiverTest):
         self.assertIn(variant, ("std", "san"))
         self.assertEqual(self.has_interpreter(shipped), variant == "san")
         self.assertTrue(self.has_interpreter(H.LTI_CGI))
+
+    def test_missing_helper_said_at_start(self):
+        # A notices.fcgi copied without lti.cgi would only fail at its
+        # first key set fetch or delivery; it says so when it starts.
+        # Its twin, with lti.cgi beside it, says nothing of the kind.
+        # Both answer the request (GET: 405).
+        env = dict(SRV.env, GATEWAY_INTERFACE="CGI/1.1",
+                   REQUEST_METHOD="GET", REMOTE_ADDR="127.0.0.1")
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "notices.fcgi"
+            shutil.copy(H.FCGI, copy)
+            helper = Path(tmp) / "lti.cgi"
+            for beside in (False, True):
+                if beside:
+                    helper.symlink_to(H.LTI_CGI)
+                res = subprocess.run([str(copy)], env=env, timeout=30,
+                                     stdin=subprocess.DEVNULL,
+                                     capture_output=True)
+                self.assertTrue(res.stdout.startswith(b"Status: 405"),
+                                res.stdout[:80])
+                said = ("cannot run %s: No such file" % helper).encode()
+                self.assertEqual(said in res.stderr, not beside,
+                                 res.stderr.decode(errors="replace"))
 
     def test_fetch_error_reaches_the_log_intact(self):
         # Guards the child's report: the error of a fetch made in the
