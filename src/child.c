@@ -86,6 +86,10 @@ pns_child_spawn(pid_t *pid, const char *path, char *const argv[],
 	sigset_t			 all, none;
 	int				 rc;
 
+	/* Said plainly here: under valgrind a failed exec shows only as
+	 * the child's status 127, posix_spawn cannot report it there. */
+	if (access(path, X_OK) == -1)
+		return pns_err_sys(err, "cannot run %s", path);
 	(void)posix_spawn_file_actions_init(&fa);
 	if (in != -1)
 		(void)posix_spawn_file_actions_adddup2(&fa, in, STDIN_FILENO);
