@@ -56,11 +56,12 @@ SHARED_LIBS = $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -pthread
 # process (docs/performance.md).  A static program cannot load libcurl,
 # so its key set fetches and its delivery worker run in lti.cgi, which
 # must sit beside it (pns_child_helper).  Its relocations are packed
-# (DT_RELR): the program moves itself into place at each start, and the
-# usual table of them, 24 bytes for each of about 18,000 pointers, would
-# be 0.4 MiB read and kept resident.  RECEIVER_LINK=-static gives up
-# the random placement for up to 0.4 MiB less; RECEIVER_LINK= links it
-# like the other programs.
+# (DT_RELR, binutils 2.38 and glibc 2.36 or later, as in Debian 12): the
+# program moves itself into place at each start, and the usual table of
+# them, 24 bytes for each of about 18,000 pointers, would be 0.4 MiB read
+# and kept resident.  RECEIVER_LINK=-static gives up the random
+# placement for up to 0.4 MiB less; RECEIVER_LINK= links it like the
+# other programs.
 RECEIVER_LINK	?= -static-pie -Wl,-z,pack-relative-relocs
 RECEIVER_LIBS	 = $(shell $(PKG_CONFIG) --libs --static $(DEPS) 2>/dev/null) \
 		   -pthread
