@@ -40,9 +40,8 @@ int	pns_write_atomic(const char *dir, const char *name, const void *data,
  * already, -1 on error.  The content is fsynced before the link or move
  * and the directory after it, also when the name existed (it may have
  * been made an instant ago by another process that has not yet made it
- * durable),
- * unless nosync is set: then nothing is synced and the caller makes it
- * durable (pns_commit_wait).
+ * durable), unless nosync is set: then nothing is synced and the caller
+ * makes it durable (pns_commit_wait).
  */
 int	pns_create_exclusive(const char *dir, const char *name,
 	    const void *data, size_t len, int nosync, struct pns_err *err);
