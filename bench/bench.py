@@ -822,9 +822,10 @@ def goals(results, speed):
         if r["target"] == "fcgi":
             procs.setdefault(r["batch"] == 1, []).extend(
                 r.get("per_proc", []))
-    for p in procs.get(True, []) + procs.get(False, []):
-        if p["notices"] is None:    # no log lines: share the store evenly
-            p["notices"] = 0
+    for ps in procs.values():
+        for p in ps:
+            if p["notices"] is None:    # no log lines: share evenly
+                p["notices"] = 0
     far = {single: [p for p in ps if p["notices"] >= GOAL_RSS_AFTER]
            for single, ps in procs.items()}
     if far.get(True):
