@@ -91,6 +91,10 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 LIBPNS	 = $(B)/libpns.a
 PROGS	 = cgi-bin/notices.fcgi cgi-bin/lti.cgi bin/pnsctl
 
+# A program of one source file and the library, linked like any other
+# (recursive: $@ and $< are the recipe's).
+LINK_DYNAMIC = $(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPNS) $(LIBS)
+
 .PHONY: all deps test unit integ run install clean valgrind fuzz FORCE
 
 all: $(PROGS)
@@ -119,7 +123,7 @@ $(LIBPNS): $(LIB_OBJ)
 
 cgi-bin/notices.fcgi: cgi-bin/notices.fcgi.c $(LIBPNS) $(wildcard include/*.h) build/variant $(B)/flags
 ifeq ($(strip $(RECEIVER_LINK)),)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPNS) $(LIBS)
+	$(LINK_DYNAMIC)
 else
 	@# Left out of what is shown: the linker's warnings that dlopen,
 	@# getaddrinfo and gethostbyname need glibc's shared objects at run
@@ -132,7 +136,7 @@ else
 endif
 
 cgi-bin/lti.cgi: cgi-bin/lti.cgi.c $(LIBPNS) $(wildcard include/*.h) build/variant
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPNS) $(LIBS)
+	$(LINK_DYNAMIC)
 
 bin/pnsctl: $(CTL_OBJ) $(LIBPNS) build/variant
 	@mkdir -p bin
@@ -197,7 +201,7 @@ VG_FCGI	 = $(B)/dynamic/notices.fcgi
 
 $(VG_FCGI): cgi-bin/notices.fcgi.c $(LIBPNS) $(wildcard include/*.h) $(B)/flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPNS) $(LIBS)
+	$(LINK_DYNAMIC)
 	ln -sf $(CURDIR)/cgi-bin/lti.cgi $(dir $@)lti.cgi
 
 valgrind: $(PROGS) $(UNIT_BIN) $(VG_FCGI)
