@@ -255,10 +255,10 @@ static void
 kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 {
 	struct app	*app = w->app;
-	static char	 name[] = PNS_HELPER_NAME, arg[] = PNS_DISPATCH_ARG;
-	char		*argv[] = { name, arg, NULL };
+	static char	 arg[] = PNS_DISPATCH_ARG;
+	char		*argv[] = { NULL, arg, NULL };
 	char		*envp[] = { app->config_env, NULL };
-	const char	*helper;
+	const char	*helper, *name;
 	pid_t		 pid;
 	int		 fd;
 
@@ -269,6 +269,9 @@ kick_delivery(struct worker *w, unsigned long queued_before, int cgi)
 		return;
 	/* Before the fork: its child may only use the string. */
 	helper = pns_child_helper();
+	/* Named as the fetch child names it: whatever helper this is. */
+	name = strrchr(helper, '/');
+	argv[0] = (char *)(name != NULL ? name + 1 : helper);
 	if ((pid = fork()) == -1) {
 		pns_log(PNS_LOG_ERROR, "cannot start a delivery worker: %s",
 		    strerror(errno));
