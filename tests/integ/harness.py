@@ -355,6 +355,31 @@ def proc_ppid(pid):
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def thread_syscalls(pid):
+    """The system call each thread of pid waits in, by its x86-64 number
+    as /proc/PID/task/TID/syscall gives it ("running" for a thread on a
+    CPU); None where that cannot be read (the process gone, another
+    architecture), which callers must not take for idle."""
+    if os.uname().machine != "x86_64":
+        return None
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return None
+    out = []
+    for tid in tasks:
+        try:
+            out.append(Path("/proc/%d/task/%s/syscall" % (
+                pid, tid)).read_text().split()[0])
+        except (OSError, IndexError):
+            continue
+    return out
+
+
+# accept and accept4: a FastCGI thread waiting for a connection.
+ACCEPT_SYSCALLS = {"43", "288"}
+
+
 def child_processes(ppid):
     """(pid, command line) of each process whose parent is ppid."""
     found = []

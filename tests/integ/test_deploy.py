@@ -298,32 +298,15 @@ def proc_args(pid):
         return []
 
 
-# System calls a notices.fcgi thread waits in between requests, by
-# number on x86-64: accept and accept4 (a worker waiting for a
-# connection) and rt_sigtimedwait (the main thread).
-IDLE_SYSCALLS = {43, 288, 128}
-
-
 def holding_request(pid):
     """Whether a notices.fcgi process has a request in hand: one of its
-    threads is somewhere else than waiting for a connection or a signal.
-    A process whose threads cannot be read, or another architecture,
-    counts as holding one."""
-    if os.uname().machine != "x86_64":
+    threads is somewhere else than waiting for a connection (accept) or
+    for a signal (the main thread, rt_sigtimedwait).  One whose threads
+    cannot be read counts as holding one."""
+    calls = H.thread_syscalls(pid)
+    if calls is None:
         return True
-    try:
-        tasks = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return True
-    for tid in tasks:
-        try:
-            first = Path("/proc/%d/task/%s/syscall" % (
-                pid, tid)).read_text().split()[0]
-        except (OSError, IndexError):
-            continue
-        if not first.isdigit() or int(first) not in IDLE_SYSCALLS:
-            return True
-    return False
+    return any(nr not in H.ACCEPT_SYSCALLS | {"128"} for nr in calls)
 
 
 def pids_where(pred):

@@ -1372,20 +1372,7 @@ class T17MallocTuning(unittest.TestCase):
 
     @staticmethod
     def accepting(pid):
-        """A thread of pid waits in accept or accept4 (x86-64 numbers)."""
-        try:
-            tasks = os.listdir("/proc/%d/task" % pid)
-        except OSError:
-            return False
-        for tid in tasks:
-            try:
-                nr = Path("/proc/%d/task/%s/syscall" % (
-                    pid, tid)).read_text().split()[0]
-            except (OSError, IndexError):
-                continue
-            if nr in ("43", "288"):
-                return True
-        return False
+        return bool(set(H.thread_syscalls(pid) or ()) & H.ACCEPT_SYSCALLS)
 
     def test_restarts_with_the_cache_off(self):
         env = self.started_env({})
