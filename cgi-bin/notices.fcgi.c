@@ -180,31 +180,26 @@ static void
 tune_malloc(char *argv[])
 {
 	const char	*cur = getenv("GLIBC_TUNABLES");
-	char		 old[512], val[sizeof(old) + sizeof(TCACHE_SETTING)];
+	char		 val[512];
 	int		 n;
 
 	if (getenv(RESTART_MARK) != NULL) {
 		(void)unsetenv(RESTART_MARK);
 		return;
 	}
-	if (argv[0] == NULL ||
-	    (cur != NULL && strstr(cur, TCACHE_TUNABLE) != NULL))
+	if (cur != NULL && strstr(cur, TCACHE_TUNABLE) != NULL)
 		return;
-	n = snprintf(old, sizeof(old), "%s", cur != NULL ? cur : "");
-	if (n < 0 || (size_t)n >= sizeof(old))
+	n = snprintf(val, sizeof(val), "%s%s" TCACHE_SETTING,
+	    cur != NULL ? cur : "", cur != NULL && *cur != '\0' ? ":" : "");
+	if (n < 0 || (size_t)n >= sizeof(val))
 		return;
-	(void)snprintf(val, sizeof(val), "%s%s" TCACHE_SETTING, old,
-	    old[0] != '\0' ? ":" : "");
+	/* Children are given environments of their own: if the exec
+	 * fails, what it leaves set here reaches nobody. */
 	if (setenv("GLIBC_TUNABLES", val, 1) == 0 &&
 	    setenv(RESTART_MARK, "1", 1) == 0)
 		(void)execv("/proc/self/exe", argv);
 	pns_log(PNS_LOG_WARN, "cannot restart with GLIBC_TUNABLES=%s: %s; "
 	    "running with glibc's default", val, strerror(errno));
-	(void)unsetenv(RESTART_MARK);
-	if (cur != NULL)
-		(void)setenv("GLIBC_TUNABLES", old, 1);
-	else
-		(void)unsetenv("GLIBC_TUNABLES");
 }
 
 /*
