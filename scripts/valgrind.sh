@@ -51,7 +51,8 @@ echo "== valgrind notices.fcgi under the notice suite"
 # notices.fcgi starts itself once more to turn glibc's per-thread cache
 # off (tune_malloc); under valgrind that exec would leave valgrind
 # behind.  With the setting already given it does not restart.
-GLIBC_TUNABLES=glibc.malloc.tcache_count=0 PNS_FCGI_WRAPPER="$vg --log-file=$logs/notices.fcgi.%p.log" \
+GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
+    PNS_FCGI_WRAPPER="$vg --log-file=$logs/notices.fcgi.%p.log" \
     /usr/bin/python3 "$top/tests/integ/test_notices.py" || failed=$((failed + 1))
 check_logs notices.fcgi 2
 
