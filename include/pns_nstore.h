@@ -28,9 +28,11 @@ int	pns_nstore_key_valid(const char *key);
 /*
  * Stores the verified notice n received at received_at (ISO-8601).
  * Returns 0 when stored, 1 when a notice with its key was stored
- * already, -1 on error.  Nothing is synced: the notice (and, for 1, the
- * copy stored by someone else a moment ago) is durable only once
- * pns_commit_wait has returned 0 after this call.
+ * already, -1 on error.  A name that a crash left without its whole
+ * record does not count as stored: the record replaces it (0).  Nothing
+ * is synced: the notice (and, for 1, the copy stored by someone else a
+ * moment ago) is durable only once pns_commit_wait has returned 0 after
+ * this call.
  */
 int	pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
 	    const char *received_at, struct pns_err *err);

@@ -353,6 +353,7 @@ deliver_one(const struct pns_config *cfg, const char *key,
 	struct pns_buf		 b;
 	struct json_object	*rec = NULL;
 	struct pns_target	 t;
+	const char		*k;
 	int			 rc = -1;
 
 	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
@@ -360,6 +361,13 @@ deliver_one(const struct pns_config *cfg, const char *key,
 	    pns_read_file(path, &b, err) == -1 ||
 	    pns_json_parse(b.data, b.len, PNS_JSON_DEPTH + 2, &rec, err) == -1)
 		goto out;
+	/* A crash can leave a name without its record (pns_nstore_put):
+	 * never hand the application what another notice left there. */
+	if ((k = pns_json_str(rec, "key")) == NULL || strcmp(k, key) != 0) {
+		(void)pns_err_set(err, PNS_EINVAL, "%s is not a whole record",
+		    path);
+		goto out;
+	}
 	pns_deliver_target(cfg, pns_json_str(rec, "type"), &t);
 	switch (t.kind) {
 	case PNS_TARGET_COMMAND:

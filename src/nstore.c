@@ -9,6 +9,7 @@
 
 #include "pns_fs.h"
 #include "pns_json.h"
+#include "pns_log.h"
 #include "pns_nstore.h"
 #include "pns_store.h"
 #include "pns_util.h"
@@ -113,6 +114,93 @@ record_text(const struct pns_notice *n, const char *received_at,
 	return rc;
 }
 
+/*
+ * Parses the record text of the notice key into *out: 0, or -1 with
+ * PNS_EINVAL when it is not a whole record of that notice.
+ *
+ * The receiver never shows a partial record under a notice's name: the
+ * content is complete before the name appears.  A power failure can
+ * still leave one.  ext4 allocates a new file's blocks when it writes
+ * them back, so its directory entry and inode can reach the disk before
+ * its data: after the restart the name is there, the content empty or
+ * zero-filled, or, without a journal, some deleted file's old blocks.
+ */
+static int
+parse_record(const char *key, const char *buf, size_t len,
+    struct json_object **out, struct pns_err *err)
+{
+	const char	*k;
+
+	if (pns_json_parse(buf, len, PNS_JSON_DEPTH + 2, out, err) == -1)
+		return -1;
+	if ((k = pns_json_str(*out, "key")) == NULL || strcmp(k, key) != 0) {
+		json_object_put(*out);
+		*out = NULL;
+		return pns_err_set(err, PNS_EINVAL, "not the record of %s",
+		    key);
+	}
+	return 0;
+}
+
+/* "<key>.json" names the record of key; the walks take the key from it. */
+static void
+key_of(const char *name, char key[65])
+{
+	memcpy(key, name, 64);
+	key[64] = '\0';
+}
+
+/*
+ * 1 if the file at path holds a whole record of the notice key, 0 if it
+ * holds something else, -1 if it cannot be read.  A notice whose name a
+ * crash left without its record was never acknowledged (the crash came
+ * before its sync ended), so the platform sends it again; calling the
+ * retry a duplicate would acknowledge a notice whose record is lost.
+ */
+static int
+record_whole(const char *path, const char *key, struct pns_err *err)
+{
+	struct json_object	*o = NULL;
+	struct pns_buf		 b;
+	struct pns_err		 rerr;
+	int			 rc;
+
+	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
+	pns_err_clear(&rerr);
+	if (pns_read_file(path, &b, &rerr) == -1)
+		/* Too long to be a record, or removed since: not whole. */
+		rc = rerr.code == PNS_ELIMIT || rerr.code == PNS_ENOENT ? 0 :
+		    pns_err_set(err, rerr.code, "%s", rerr.msg);
+	else
+		rc = parse_record(key, b.data, b.len, &o, NULL) == 0;
+	json_object_put(o);
+	pns_buf_release(&b);
+	return rc;
+}
+
+/*
+ * The name of n was taken: 1 if by a whole record (a duplicate), else 0
+ * once the record text has replaced what a crash left there.  Two
+ * receivers of the same retry may both replace it; each puts a whole
+ * record of the same notice, and both answer "accepted".
+ */
+static int
+settle_taken(const char *dir, const char *name, const char *key,
+    const struct pns_buf *text, struct pns_err *err)
+{
+	char	path[PNS_FS_PATH_MAX];
+	int	whole;
+
+	if (pns_path_join(path, sizeof(path), dir, name, err) == -1 ||
+	    (whole = record_whole(path, key, err)) == -1)
+		return -1;
+	if (whole)
+		return 1;
+	pns_log(PNS_LOG_WARN, "notice %s: replacing what a crash left "
+	    "under its name (%s)", key, path);
+	return pns_write_atomic(dir, name, text->data, text->len, err);
+}
+
 int
 pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
     const char *received_at, struct pns_err *err)
@@ -135,13 +223,16 @@ pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
 			    err);
 		else if (rc == -1)
 			(void)pns_err_set(err, first.code, "%s", first.msg);
+		if (rc == 1)
+			rc = settle_taken(dir, name, n->key, &b, err);
 	}
 	pns_buf_release(&b);
 	return rc;
 }
 
 static int
-load_record(const char *path, struct json_object **out, struct pns_err *err)
+load_record(const char *path, const char *key, struct json_object **out,
+    struct pns_err *err)
 {
 	struct pns_buf	b;
 	int		rc;
@@ -149,7 +240,7 @@ load_record(const char *path, struct json_object **out, struct pns_err *err)
 	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
 	rc = pns_read_file(path, &b, err);
 	if (rc == 0)
-		rc = pns_json_parse(b.data, b.len, PNS_JSON_DEPTH + 2, out, err);
+		rc = parse_record(key, b.data, b.len, out, err);
 	pns_buf_release(&b);
 	return rc;
 }
@@ -167,7 +258,7 @@ pns_nstore_get(const struct pns_config *cfg, const char *key,
 	if (shard_dir(cfg, key, dir, sizeof(dir), err) == -1 ||
 	    pns_path_join(path, sizeof(path), dir, name, err) == -1)
 		return -1;
-	return load_record(path, out, err);
+	return load_record(path, key, out, err);
 }
 
 /* Calls fn(dir, arg) with each of the 256 shard directories in turn. */
@@ -194,6 +285,18 @@ foreach_shard(const struct pns_config *cfg,
 	return rc;
 }
 
+/*
+ * A walk passes over a file that is not a whole record, saying so: one
+ * left by a crash (see parse_record) must not hide every other notice
+ * from pnsctl.  The receiver replaces it if the notice comes again.
+ */
+static void
+skip_broken(const char *key, const struct pns_err *why)
+{
+	pns_log(PNS_LOG_WARN, "notice %s: skipped, not a whole record (%s)",
+	    key, why->msg);
+}
+
 struct records {
 	int		(*fn)(struct json_object *, void *);
 	void		 *arg;
@@ -201,12 +304,34 @@ struct records {
 };
 
 static int
+record_one(const char *name, const char *buf, size_t len, void *arg)
+{
+	struct records		*r = arg;
+	struct json_object	*rec;
+	struct pns_err		 perr;
+	char			 key[65];
+	int			 rc;
+
+	key_of(name, key);
+	pns_err_clear(&perr);
+	if (parse_record(key, buf, len, &rec, &perr) == -1) {
+		if (perr.code != PNS_EINVAL)
+			return pns_err_set(r->err, perr.code, "%s", perr.msg);
+		skip_broken(key, &perr);
+		return 0;
+	}
+	rc = r->fn(rec, r->arg);
+	json_object_put(rec);
+	return rc;
+}
+
+static int
 shard_records(const char *dir, void *arg)
 {
 	struct records	*r = arg;
 
-	return pns_store_foreach_json(dir, PNS_NOTICE_FILE_MAX,
-	    PNS_JSON_DEPTH + 2, r->fn, r->arg, r->err);
+	return pns_store_foreach_text(dir, PNS_NOTICE_FILE_MAX, record_one, r,
+	    r->err);
 }
 
 int
@@ -271,9 +396,12 @@ index_add(const char *name, const char *buf, size_t len, void *arg)
 		v->at[0] = '\0';
 		break;
 	default:
+		/* Not a whole record: the second pass skips it, saying so. */
 		if (pns_json_parse(buf, len, PNS_JSON_DEPTH + 2, &rec,
-		    ix->err) == -1)
-			return -1;
+		    NULL) == -1) {
+			v->at[0] = '\0';
+			break;
+		}
 		at = pns_json_str(rec, "received_at");
 		(void)snprintf(v->at, sizeof(v->at), "%s", at != NULL ? at : "");
 		json_object_put(rec);
@@ -327,6 +455,10 @@ pns_nstore_foreach_received(const struct pns_config *cfg,
 			/* Removed since the first pass: pruned meanwhile. */
 			if (gerr.code == PNS_ENOENT)
 				continue;
+			if (gerr.code == PNS_EINVAL) {
+				skip_broken(ix.v[i].key, &gerr);
+				continue;
+			}
 			rc = pns_err_set(err, gerr.code, "%s", gerr.msg);
 			break;
 		}

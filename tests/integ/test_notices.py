@@ -428,6 +428,45 @@ class T03Dedup(ReceiverTest):
         self.assertEqual(sorted(n["iss"] for n in stored),
                          sorted([ISSUER, CANVAS_ISSUER]))
 
+    def test_retry_after_a_crash_left_the_name_alone(self):
+        # A power failure can leave a notice's name in the store without
+        # its record: ext4 writes a new file's name and inode before it
+        # allocates the file's blocks, so after the restart the name holds
+        # nothing, zeros or a cut text.  The crash came before the sync,
+        # so the notice was never acknowledged and the platform sends it
+        # again; the receiver used to answer that retry "duplicate",
+        # acknowledging a notice whose record was gone.  The leftovers are
+        # made here by hand, on notices stored through the receiver.
+        other = self.assert_accepted(PF.mint())["id"]
+        for leftover in (b"", b"\0" * 2711, b'{"key":"'):
+            token = PF.mint()
+            nid = notice_id(token)
+            key = self.assert_accepted(token)["key"]
+            path = SRV.data_dir / "notices" / key[:2] / (key + ".json")
+            self.assertTrue(path.is_file(), path)
+            path.write_bytes(leftover)
+            # Until the retry, pnsctl lists the other notices and names
+            # the leftover.
+            res = SRV.pnsctl("notices", "list", "--json")
+            listed = [n["id"] for n in json.loads(res.stdout)]
+            self.assertNotIn(nid, listed)
+            self.assertIn(other, listed)
+            self.assertIn("%s: skipped, not a whole record" % key, res.stderr)
+            retry = PF.mint(notice_id=nid)     # platforms re-sign retries
+            self.assertEqual(self.post_entries([retry]),
+                             [{"status": "accepted", "id": nid}], leftover)
+            stored = self.stored_with_id(nid)
+            self.assertEqual(len(stored), 1, stored)
+            self.assertNotIn("skipped", SRV.pnsctl("notices", "list").stderr)
+            record = path.read_bytes()
+            self.assertEqual(json.loads(record)["jwt"], retry)
+            # The twin: a whole record makes the next retry a duplicate,
+            # and stays as it is.
+            self.assertEqual(self.post_entries([token]),
+                             [{"status": "duplicate", "id": nid}])
+            self.assertEqual(path.read_bytes(), record)
+        self.assertIn("replacing what a crash left", SRV.error_log())
+
     def test_concurrent_posts_of_one_notice(self):
         """Two clients post the same notice id at the same moment (the two
         FastCGI processes take one each): exactly one is accepted."""

@@ -303,6 +303,19 @@ store_notice(const char *key, const char *type)
 	    &err), 0);
 }
 
+/* Puts the record of key under the name of as (what a crash can do). */
+static void
+store_notice_as(const char *as, const char *key)
+{
+	char		from[PNS_FS_PATH_MAX], to[PNS_FS_PATH_MAX];
+
+	(void)snprintf(from, sizeof(from), "%s/notices/%c%c/%s.json",
+	    cfg.data_dir, key[0], key[1], key);
+	(void)snprintf(to, sizeof(to), "%s/notices/%c%c/%s.json",
+	    cfg.data_dir, as[0], as[1], as);
+	ck_assert_int_eq(rename(from, to), 0);
+}
+
 static enum pns_dstatus
 status_of(const char *key, struct pns_delivery *d)
 {
@@ -353,6 +366,54 @@ START_TEST(queue_delivers_once)
 	ck_assert_int_eq(st.delivered, 0);
 	/* Not a key: refused, nothing created. */
 	ck_assert_int_eq(pns_deliver_enqueue(&cfg, "../x", 0, &err), -1);
+}
+END_TEST
+
+/*
+ * After a power failure a notice's name can hold some other file's old
+ * blocks, even another notice's whole record (pns_nstore_put).  The
+ * worker read whatever parsed and handed it to the application as this
+ * notice.  It now delivers a record only under its own key; the notice
+ * stays queued, and goes once its record is whole again.
+ */
+START_TEST(queue_delivers_only_the_notice_own_record)
+{
+	static const char		 other[] =
+	    "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+	struct pns_dispatch_stats	st;
+	struct pns_delivery		d;
+	struct pns_err			err;
+	char				out[256], cmd[512];
+	char				qdir[PNS_FS_PATH_MAX];
+	char				*got;
+
+	pns_err_clear(&err);
+	(void)snprintf(out, sizeof(out), "%s/got", dir);
+	(void)snprintf(cmd, sizeof(cmd), "%s %s", script("ok.sh",
+	    "cat >> \"$1\""), out);
+	(void)snprintf(cfg.deliver_command, sizeof(cfg.deliver_command), "%s",
+	    cmd);
+	/* The record of another key, put under KEY's name. */
+	store_notice(other, "LtiHelloWorldNotice");
+	store_notice_as(KEY, other);
+	ck_assert_int_eq(pns_deliver_enqueue(&cfg, KEY, 0, &err), 0);
+	ck_assert_int_eq(pns_dispatch(&cfg, 0, &st, &err), 0);
+	ck_assert_int_eq(st.delivered, 0);
+	ck_assert_int_eq(st.retried, 1);
+	ck_assert_int_eq(status_of(KEY, &d), PNS_DS_PENDING);
+	ck_assert_ptr_nonnull(strstr(d.last_error, "not a whole record"));
+	ck_assert_int_eq(access(out, F_OK), -1);
+
+	/* The twin: its own record back, due now, and it is delivered. */
+	store_notice(KEY, "LtiHelloWorldNotice");
+	(void)snprintf(qdir, sizeof(qdir), "%s/queue", cfg.data_dir);
+	ck_assert_int_eq(pns_write_atomic(qdir, KEY, "", 0, &err), 0);
+	ck_assert_int_eq(pns_dispatch(&cfg, 0, &st, &err), 0);
+	ck_assert_int_eq(st.delivered, 1);
+	ck_assert_int_eq(status_of(KEY, &d), PNS_DS_DELIVERED);
+	ck_assert_ptr_nonnull(got = slurp(out));
+	ck_assert_ptr_nonnull(strstr(got, "\"key\":\"" KEY "\""));
+	free(got);
 }
 END_TEST
 
@@ -453,6 +514,7 @@ deliver_suite(void)
 	tcase_add_test(tc, hook_timeout_kills_the_group);
 	tcase_add_test(tc, hook_that_ignores_stdin);
 	tcase_add_test(tc, queue_delivers_once);
+	tcase_add_test(tc, queue_delivers_only_the_notice_own_record);
 	tcase_add_test(tc, queue_retries_then_fails_then_retry);
 	tcase_add_test(tc, workers_are_bounded);
 	suite_add_tcase(s, tc);
