@@ -378,6 +378,8 @@ def thread_syscalls(pid):
 
 # accept and accept4: a FastCGI thread waiting for a connection.
 ACCEPT_SYSCALLS = {"43", "288"}
+# rt_sigtimedwait: notices.fcgi's main thread waiting for a signal.
+SIGWAIT_SYSCALL = "128"
 
 
 def child_processes(ppid):

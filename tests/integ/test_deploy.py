@@ -306,7 +306,8 @@ def holding_request(pid):
     calls = H.thread_syscalls(pid)
     if calls is None:
         return True
-    return any(nr not in H.ACCEPT_SYSCALLS | {"128"} for nr in calls)
+    idle = H.ACCEPT_SYSCALLS | {H.SIGWAIT_SYSCALL}
+    return any(nr not in idle for nr in calls)
 
 
 def pids_where(pred):
