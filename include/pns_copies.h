@@ -19,6 +19,7 @@
 /*
  * Records the verified context-copy notice n, once: written with the
  * notice and made durable by the same group commit (pns_commit_wait).
+ * A file a power failure left cut short under its name is replaced.
  */
 int	pns_copies_record(const struct pns_config *cfg,
 	    const struct pns_notice *n, struct pns_err *err);

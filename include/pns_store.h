@@ -93,7 +93,9 @@ int	pns_store_foreach_text(const char *dir, size_t max,
  * (temporary files start with a dot), each read (at most max bytes) and
  * parsed (at most depth levels).  fn returning non-zero stops the walk
  * and is returned; a missing dir has no records, and a file removed
- * while the walk goes on is skipped.
+ * while the walk goes on is skipped.  So is, with a warning, a file that
+ * does not parse: what a power failure can leave under a record's name
+ * (see pns_nstore_put) must not hide every other record.
  */
 int	pns_store_foreach_json(const char *dir, size_t max, int depth,
 	    int (*fn)(struct json_object *, void *), void *arg,

@@ -11,6 +11,38 @@
 
 #define RECORD_MAX	(256 * 1024)
 
+/*
+ * 1 if dir/name holds the whole record of n.  Only a notice stored (not
+ * a duplicate) is recorded, so a record found under its name was left
+ * by a power failure that cut the notice short (pns_nstore_put) or, when
+ * two processes both replaced such a notice, written a moment ago.
+ */
+static int
+record_whole(const char *dir, const char *name, const struct pns_notice *n)
+{
+	struct json_object	*o;
+	struct pns_buf		 b;
+	char			 path[PNS_FS_PATH_MAX];
+	const char		*id, *iss, *cid;
+	int			 whole = 0;
+
+	if (pns_path_join(path, sizeof(path), dir, name, NULL) == -1)
+		return 0;
+	pns_buf_init(&b, RECORD_MAX);
+	if (pns_read_file(path, &b, NULL) == 0 &&
+	    pns_json_parse(b.data, b.len, PNS_JSON_DEPTH + 2, &o, NULL) == 0) {
+		id = pns_json_str(o, "notice_id");
+		iss = pns_json_str(o, "iss");
+		cid = pns_json_str(o, "client_id");
+		whole = id != NULL && iss != NULL && cid != NULL &&
+		    strcmp(id, n->id) == 0 && strcmp(iss, n->claims.iss) == 0 &&
+		    strcmp(cid, n->claims.client_id) == 0;
+		json_object_put(o);
+	}
+	pns_buf_release(&b);
+	return whole;
+}
+
 int
 pns_copies_record(const struct pns_config *cfg, const struct pns_notice *n,
     struct pns_err *err)
@@ -42,6 +74,8 @@ pns_copies_record(const struct pns_config *cfg, const struct pns_notice *n,
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	(void)snprintf(name, sizeof(name), "%s.json", n->key);
 	rc = pns_create_exclusive(dir, name, text, strlen(text), 1, err);
+	if (rc == 1 && !record_whole(dir, name, n))
+		rc = pns_write_atomic(dir, name, text, strlen(text), err);
 	json_object_put(o);
 	return rc == -1 ? -1 : 0;
 }

@@ -9,6 +9,7 @@
 
 #include "pns_fs.h"
 #include "pns_json.h"
+#include "pns_log.h"
 #include "pns_store.h"
 #include "banned.h"
 
@@ -190,11 +191,17 @@ json_one(const char *name, const char *buf, size_t len, void *arg)
 {
 	struct json_walk	*w = arg;
 	struct json_object	*o;
+	struct pns_err		 perr;
 	int			 rc;
 
-	(void)name;
-	if (pns_json_parse(buf, len, w->depth, &o, w->err) == -1)
-		return -1;
+	pns_err_clear(&perr);
+	if (pns_json_parse(buf, len, w->depth, &o, &perr) == -1) {
+		if (perr.code != PNS_EINVAL)
+			return pns_err_set(w->err, perr.code, "%s", perr.msg);
+		pns_log(PNS_LOG_WARN, "%s: skipped, not a whole record (%s)",
+		    name, perr.msg);
+		return 0;
+	}
 	rc = w->fn(o, w->arg);
 	json_object_put(o);
 	return rc;

@@ -860,6 +860,42 @@ class T02Types(DeliveryTest):
         self.assertEqual(mine[0]["copied_at"],
                          claims[CLAIM_NOTICE]["timestamp"])
 
+    def test_context_copy_retried_after_a_power_failure(self):
+        # A power failure can leave a notice's name, and its copy
+        # record's, without their content (ext4 writes a new file's name
+        # before its blocks).  The copy record then stayed as it was when
+        # the platform retried, and pnsctl's copies listing failed as a
+        # whole on it.  Now the listing passes over it, naming it, and the
+        # retry writes both records whole.  The leftovers are made by hand.
+        other = self.accept_delivered(canvas_copy())["id"]
+        claims = canvas_copy()
+        rec = self.accept_delivered(claims)
+        nid = rec["id"]
+        kept = [c for c in self.copies() if c["notice_id"] == nid]
+        self.assertEqual(len(kept), 1, kept)
+        copy = self.srv.data_dir / "copies" / (rec["key"] + ".json")
+        self.assertTrue(copy.is_file(), copy)
+        self.notice_file(rec["key"]).write_bytes(b"")
+        copy.write_bytes(b"\0" * 300)
+        res = self.srv.pnsctl("contexts", "copies", "--json")
+        listed = [c["notice_id"] for c in json.loads(res.stdout)]
+        self.assertIn(other, listed)
+        self.assertNotIn(nid, listed)
+        self.assertIn("%s.json: skipped, not a whole record" % rec["key"],
+                      res.stderr)
+        self.assertEqual(self.post([{"jwt": PF.mint(payload=claims)}]),
+                         [{"status": "accepted", "id": nid}])
+        self.assertEqual([c for c in self.copies() if c["notice_id"] == nid],
+                         kept)
+        self.assertNotIn("skipped", self.srv.pnsctl("contexts",
+                                                    "copies").stderr)
+        # The twin: with both records whole, the next retry is a
+        # duplicate and changes neither.
+        before = copy.read_bytes()
+        self.assertEqual(self.post([{"jwt": PF.mint(payload=claims)}]),
+                         [{"status": "duplicate", "id": nid}])
+        self.assertEqual(copy.read_bytes(), before)
+
     def test_context_copy_bad_claims_rejected(self):
         before = self.copies()
         bad = []
