@@ -10,7 +10,7 @@ build="gcc make pkg-config libfcgi-dev libjson-c-dev libcurl4-openssl-dev libssl
 # program names it as a dependency: it is asked for by name.
 runtime="libcurl4 lighttpd"
 bench="openssl python3-jwt python3-cryptography wrk nodejs npm"
-testing="check libsubunit-dev python3-jwt python3-cryptography valgrind curl clang libclang-rt-14-dev apache2 libapache2-mod-fcgid"
+testing="check libsubunit-dev python3-jwt python3-cryptography valgrind curl clang libclang-rt-14-dev apache2 libapache2-mod-fcgid apache2-suexec-pristine"
 
 case "${1:-test}" in
 run)	want="$build $runtime" ;;

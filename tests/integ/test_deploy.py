@@ -5,7 +5,8 @@ programs running as a user that is not root.
 
 For each way of docs/deploy.md (a server with root under Apache, the same
 under lighttpd, shared hosting with SetEnv in .htaccess, shared hosting
-with no variable at all) the suite
+with no variable at all, and the SetEnv way again on a host that runs the
+programs through Debian's real suexec) the suite
 
 * makes a stand-in Debian server inside a throwaway root: a copy of the
   machine's /etc/apache2 or /etc/lighttpd whose paths, port (a free one
@@ -85,7 +86,14 @@ WAYS = {
     "lighttpd": (ROOT_WAY, {APACHE_STEP, AFTER_LAUNCH}, "lighttpd"),
     "shared-setenv": (SHARED_WAY, {NOVAR_STEP, AFTER_LAUNCH}, "hosting"),
     "shared-novar": (SHARED_WAY, {SETENV_STEP, AFTER_LAUNCH}, "hosting"),
+    "shared-suexec": (SHARED_WAY, {NOVAR_STEP, AFTER_LAUNCH}, "suexec"),
 }
+
+# Debian's suexec (apache2-suexec-pristine) runs only programs under the
+# document root it was built with, for Apache's own user.
+SUEXEC = Path("/usr/lib/apache2/suexec")
+SUEXEC_DOCROOT = Path("/var/www")
+APACHE_USER = "www-data"
 
 # The part of the source tree a build and docs/deploy.md use.
 SOURCE_PARTS = ["Makefile", "src", "include", "cgi-bin", "etc",
@@ -386,8 +394,15 @@ class ApacheMachine(Machine):
     the root.  With a site (a shared host), that site replaces Debian's
     default one and the host enables mod_cgid as hosts do."""
 
-    def __init__(self, root, port, uid, gid, site=None):
+    def __init__(self, root, port, uid, gid, site=None, suexec=False):
         self.root, self.port, self.site = root, port, site
+        self.suexec = suexec
+        # Behind suexec Apache runs as its own user, the programs as the
+        # account's; without it Apache runs as the account's user.
+        run_as = APACHE_USER if suexec else RUN_USER
+        if suexec:
+            pw = pwd.getpwnam(APACHE_USER)
+            uid, gid = pw.pw_uid, pw.pw_gid
         self.confdir = root / "etc" / "apache2"
         self.run_dir = root / "run" / "apache2"
         self.log_dir = root / "var" / "log" / "apache2"
@@ -404,7 +419,7 @@ class ApacheMachine(Machine):
             "export APACHE_RUN_USER=%s\nexport APACHE_RUN_GROUP=%s\n"
             "export APACHE_PID_FILE=%s\nexport APACHE_RUN_DIR=%s\n"
             "export APACHE_LOCK_DIR=%s\nexport APACHE_LOG_DIR=%s\n"
-            "export LANG=C\n" % (RUN_USER, RUN_USER, self.pid_file,
+            "export LANG=C\n" % (run_as, run_as, self.pid_file,
                                  self.run_dir, root / "run" / "lock" /
                                  "apache2", self.log_dir))
         (self.confdir / "ports.conf").write_text(
@@ -437,7 +452,8 @@ class ApacheMachine(Machine):
     def prepare(self, env):
         if self.site is not None:
             # What the host did for all its accounts.
-            res = subprocess.run(["a2enmod", "cgid", "fcgid"],
+            mods = ["cgid", "fcgid"] + (["suexec"] if self.suexec else [])
+            res = subprocess.run(["a2enmod"] + mods,
                                  env=dict(env, **self.env()),
                                  capture_output=True, text=True,
                                  timeout=60)
@@ -602,6 +618,7 @@ class Deployment(H.Server):
         self.env["LANG"] = "C"
         self.src = self.root / "src"
         self.home = None
+        self.outside = None     # the account's home where suexec wants it
         if self.as_root:
             prefix = self.root / "usr" / "local"
             self.prefix = prefix
@@ -612,8 +629,14 @@ class Deployment(H.Server):
             self.url_prefix = "/pns"
             self.docroot = None
             self.body_limit = ROOT_BODY_LIMIT
+        elif self.server == "suexec":
+            self.outside = Path(tempfile.mkdtemp(prefix="pns-deploy-",
+                                                 dir=SUEXEC_DOCROOT))
+            self.outside.chmod(0o755)
+            self.home = self.outside / RUN_USER
         else:
             self.home = self.root / "home" / RUN_USER
+        if not self.as_root:
             pns_home = self.home / "pns"
             self.data_dir = pns_home / "data"
             self.conf = pns_home / "pns.conf"
@@ -760,10 +783,16 @@ class Deployment(H.Server):
             self.docroot.mkdir(parents=True)
             tpl = string.Template((H.HERE / "apache-hosting.conf.in")
                                   .read_text())
+            site = tpl.substitute(port=self.port, docroot=self.docroot,
+                                  home=self.home)
+            if self.server == "suexec":
+                # The host runs each account's programs as its user.
+                site = site.replace(
+                    "    DocumentRoot", "    SuexecUserGroup %s %s\n"
+                    "    DocumentRoot" % (RUN_USER, RUN_USER), 1)
             self.machine = ApacheMachine(
-                self.root, self.port, self.uid, self.gid,
-                site=tpl.substitute(port=self.port, docroot=self.docroot,
-                                    home=self.home))
+                self.root, self.port, self.uid, self.gid, site=site,
+                suexec=self.server == "suexec")
             chown_tree(self.home, self.uid, self.gid)
             chown_tree(self.src, self.uid, self.gid)
         env = self.doc_env()
@@ -790,7 +819,8 @@ class Deployment(H.Server):
                 self.machine.stop(self.env)
             except (OSError, subprocess.SubprocessError):
                 pass
-        mine = str(self.root) + "/"
+        mine = tuple(str(d) + "/" for d in (self.root, self.outside)
+                     if d is not None)
         for pid in pids_where(lambda p: (proc_exe(p) or "").startswith(mine)
                               or ("-d %s/etc/apache2" % self.root) in
                               _cmdline(p)):
@@ -798,6 +828,11 @@ class Deployment(H.Server):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+    def stop(self):
+        super().stop()
+        if self.outside is not None and not os.environ.get("PNS_KEEP_TMP"):
+            shutil.rmtree(self.outside, ignore_errors=True)
 
 
 def _cmdline(pid):
@@ -1681,9 +1716,9 @@ class T05SharedSetEnv(Way):
 
     WAY = "shared-setenv"
 
-    def test_07_only_setenv_could_name_the_configuration(self):
+    def test_07_setenv_names_the_configuration(self):
         web = self.srv.cgi_dir
-        # Neither place a program looks by itself holds a pns.conf...
+        # Neither place beside the programs holds a pns.conf...
         for near in (web / "pns.conf", web.parent / "pns.conf"):
             self.assertFalse(near.exists(), near)
         # ...and .htaccess names the one the flow used.
@@ -1726,8 +1761,45 @@ class T06SharedNoVariable(Way):
         self.assertEqual(config_json().status, 200)
 
 
+class T07SharedSuexec(Way):
+    """Shared hosting as most hosts run it: Apache as its own user, each
+    account's programs run by suexec as the account's user.  suexec
+    passes a program only the variables on its own list, so a SetEnv of
+    .htaccess never reaches lti.cgi (mod_fcgid hands it to notices.fcgi
+    with each request instead).  The documented build puts the path of
+    pns.conf into the programs; before it did, every launch on such a
+    host failed with lti.cgi looking for a pns.conf it could not find."""
+
+    WAY = "shared-suexec"
+
+    def test_07_programs_run_as_the_account_behind_suexec(self):
+        self.assertTrue(SUEXEC.exists(), SUEXEC)
+        web = self.srv.cgi_dir
+        lines = (web / ".htaccess").read_text().splitlines()
+        self.assertIn("SetEnv PNS_CONFIG %s" % self.srv.conf, lines)
+        for near in (web / "pns.conf", web.parent / "pns.conf"):
+            self.assertFalse(near.exists(), near)
+        resp = self.srv.request("GET", self.srv.lti_path("/config.json"))
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.json["oidc_initiation_url"],
+                         self.srv.base_url + "/lti.cgi/login")
+        # Apache's children run as its user, never the account's (mod_cgid's
+        # daemon keeps root as its saved uid, to start suexec); test_03
+        # checks that notices.fcgi, started by suexec, is the account's.
+        apache = pwd.getpwnam(APACHE_USER).pw_uid
+        self.assertNotEqual(apache, self.srv.uid)
+        main = self.srv.machine.main_pid()
+        children = pids_where(lambda p: H.proc_ppid(p) == main and
+                              proc_exe(p) == "/usr/sbin/apache2")
+        self.assertTrue(children)
+        for pid in children:
+            uids = proc_ids(pid)[0]
+            self.assertIn(apache, uids, pid)
+            self.assertNotIn(self.srv.uid, uids, pid)
+
+
 ORDER = [T01Document, T02Install, T03Apache, T04Lighttpd, T05SharedSetEnv,
-         T06SharedNoVariable]
+         T06SharedNoVariable, T07SharedSuexec]
 
 
 def main():
