@@ -18,6 +18,7 @@
 #include "pns_config.h"
 #include "pns_err.h"
 #include "pns_notice.h"
+#include "pns_util.h"
 
 #define PNS_NOTICE_FILE_MAX	(2 * PNS_JWT_MAX)
 
@@ -54,9 +55,19 @@ int	pns_nstore_foreach_received(const struct pns_config *cfg,
 	    int (*fn)(struct json_object *, void *), void *arg,
 	    struct pns_err *err);
 
-/* Loads the record with that 64-hex key; the caller owns *out. */
+/*
+ * Loads the record with that 64-hex key; the caller owns *out.  A file
+ * under its name that is not a whole record of that notice (what a crash
+ * can leave, see pns_nstore_put) fails with PNS_EINVAL.
+ */
 int	pns_nstore_get(const struct pns_config *cfg, const char *key,
 	    struct json_object **out, struct pns_err *err);
+
+/* As pns_nstore_get, keeping the record's text in text as well (read
+ * into it; its max bounds it). */
+int	pns_nstore_load(const struct pns_config *cfg, const char *key,
+	    struct pns_buf *text, struct json_object **out,
+	    struct pns_err *err);
 
 /*
  * Removes the stored notice key and its delivery record.  Its id is then

@@ -349,25 +349,15 @@ static int
 deliver_one(const struct pns_config *cfg, const char *key,
     struct pns_err *err)
 {
-	char			 path[PNS_FS_PATH_MAX];
 	struct pns_buf		 b;
 	struct json_object	*rec = NULL;
 	struct pns_target	 t;
-	const char		*k;
 	int			 rc = -1;
 
+	/* Never what a crash left under its name (pns_nstore_load). */
 	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
-	if (notice_path(cfg, key, ".json", path, err) == -1 ||
-	    pns_read_file(path, &b, err) == -1 ||
-	    pns_json_parse(b.data, b.len, PNS_JSON_DEPTH + 2, &rec, err) == -1)
+	if (pns_nstore_load(cfg, key, &b, &rec, err) == -1)
 		goto out;
-	/* A crash can leave a name without its record (pns_nstore_put):
-	 * never hand the application what another notice left there. */
-	if ((k = pns_json_str(rec, "key")) == NULL || strcmp(k, key) != 0) {
-		(void)pns_err_set(err, PNS_EINVAL, "%s is not a whole record",
-		    path);
-		goto out;
-	}
 	pns_deliver_target(cfg, pns_json_str(rec, "type"), &t);
 	switch (t.kind) {
 	case PNS_TARGET_COMMAND:

@@ -136,8 +136,8 @@ parse_record(const char *key, const char *buf, size_t len,
 	if ((k = pns_json_str(*out, "key")) == NULL || strcmp(k, key) != 0) {
 		json_object_put(*out);
 		*out = NULL;
-		return pns_err_set(err, PNS_EINVAL, "not the record of %s",
-		    key);
+		return pns_err_set(err, PNS_EINVAL,
+		    "not a whole record of notice %s", key);
 	}
 	return 0;
 }
@@ -150,6 +150,17 @@ key_of(const char *name, char key[65])
 	key[64] = '\0';
 }
 
+/* Reads the record of key at path into text and parses it (*out). */
+static int
+load_record(const char *path, const char *key, struct pns_buf *text,
+    struct json_object **out, struct pns_err *err)
+{
+	*out = NULL;
+	if (pns_read_file(path, text, err) == -1)
+		return -1;
+	return parse_record(key, text->data, text->len, out, err);
+}
+
 /*
  * 1 if the file at path holds a whole record of the notice key, 0 if it
  * holds something else, -1 if it cannot be read.  A notice whose name a
@@ -160,19 +171,21 @@ key_of(const char *name, char key[65])
 static int
 record_whole(const char *path, const char *key, struct pns_err *err)
 {
-	struct json_object	*o = NULL;
+	struct json_object	*o;
 	struct pns_buf		 b;
-	struct pns_err		 rerr;
+	struct pns_err		 lerr;
 	int			 rc;
 
 	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
-	pns_err_clear(&rerr);
-	if (pns_read_file(path, &b, &rerr) == -1)
-		/* Too long to be a record, or removed since: not whole. */
-		rc = rerr.code == PNS_ELIMIT || rerr.code == PNS_ENOENT ? 0 :
-		    pns_err_set(err, rerr.code, "%s", rerr.msg);
+	pns_err_clear(&lerr);
+	if ((rc = load_record(path, key, &b, &o, &lerr)) == 0)
+		rc = 1;
+	/* Not a record of key, too long to be one, or removed since. */
+	else if (lerr.code == PNS_EINVAL || lerr.code == PNS_ELIMIT ||
+	    lerr.code == PNS_ENOENT)
+		rc = 0;
 	else
-		rc = parse_record(key, b.data, b.len, &o, NULL) == 0;
+		rc = pns_err_set(err, lerr.code, "%s", lerr.msg);
 	json_object_put(o);
 	pns_buf_release(&b);
 	return rc;
@@ -230,24 +243,9 @@ pns_nstore_put(const struct pns_config *cfg, const struct pns_notice *n,
 	return rc;
 }
 
-static int
-load_record(const char *path, const char *key, struct json_object **out,
-    struct pns_err *err)
-{
-	struct pns_buf	b;
-	int		rc;
-
-	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
-	rc = pns_read_file(path, &b, err);
-	if (rc == 0)
-		rc = parse_record(key, b.data, b.len, out, err);
-	pns_buf_release(&b);
-	return rc;
-}
-
 int
-pns_nstore_get(const struct pns_config *cfg, const char *key,
-    struct json_object **out, struct pns_err *err)
+pns_nstore_load(const struct pns_config *cfg, const char *key,
+    struct pns_buf *text, struct json_object **out, struct pns_err *err)
 {
 	char	dir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX], name[80];
 
@@ -258,7 +256,20 @@ pns_nstore_get(const struct pns_config *cfg, const char *key,
 	if (shard_dir(cfg, key, dir, sizeof(dir), err) == -1 ||
 	    pns_path_join(path, sizeof(path), dir, name, err) == -1)
 		return -1;
-	return load_record(path, key, out, err);
+	return load_record(path, key, text, out, err);
+}
+
+int
+pns_nstore_get(const struct pns_config *cfg, const char *key,
+    struct json_object **out, struct pns_err *err)
+{
+	struct pns_buf	b;
+	int		rc;
+
+	pns_buf_init(&b, PNS_NOTICE_FILE_MAX);
+	rc = pns_nstore_load(cfg, key, &b, out, err);
+	pns_buf_release(&b);
+	return rc;
 }
 
 /* Calls fn(dir, arg) with each of the 256 shard directories in turn. */
