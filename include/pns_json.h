@@ -25,6 +25,14 @@ int		 pns_json_parse(const char *buf, size_t len, int depth,
 		    struct json_object **out, struct pns_err *err);
 
 /*
+ * Reads the file at path, of at most max bytes, and parses it as
+ * pns_json_parse does: the stored records' and state files' one load.
+ * A missing file fails with code PNS_ENOENT.  The caller owns *out.
+ */
+int		 pns_json_load(const char *path, size_t max, int depth,
+		    struct json_object **out, struct pns_err *err);
+
+/*
  * Finds the top-level member key of the JSON object text (buf, len)
  * without building the object, for a walk that needs one field of
  * many records.  Returns 1 with the member's string value in out (cut

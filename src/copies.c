@@ -21,16 +21,14 @@ static int
 record_whole(const char *dir, const char *name, const struct pns_notice *n)
 {
 	struct json_object	*o;
-	struct pns_buf		 b;
 	char			 path[PNS_FS_PATH_MAX];
 	const char		*id, *iss, *cid;
 	int			 whole = 0;
 
 	if (pns_path_join(path, sizeof(path), dir, name, NULL) == -1)
 		return 0;
-	pns_buf_init(&b, RECORD_MAX);
-	if (pns_read_file(path, &b, NULL) == 0 &&
-	    pns_json_parse(b.data, b.len, PNS_JSON_DEPTH + 2, &o, NULL) == 0) {
+	if (pns_json_load(path, RECORD_MAX, PNS_JSON_DEPTH + 2, &o,
+	    NULL) == 0) {
 		id = pns_json_str(o, "notice_id");
 		iss = pns_json_str(o, "iss");
 		cid = pns_json_str(o, "client_id");
@@ -39,7 +37,6 @@ record_whole(const char *dir, const char *name, const struct pns_notice *n)
 		    strcmp(cid, n->claims.client_id) == 0;
 		json_object_put(o);
 	}
-	pns_buf_release(&b);
 	return whole;
 }
 

@@ -218,7 +218,6 @@ pns_deliver_status(const struct pns_config *cfg, const char *key,
 {
 	char			 path[PNS_FS_PATH_MAX];
 	struct entry		 e;
-	struct pns_buf		 b;
 	struct json_object	*o = NULL;
 	double			 n;
 	const char		*s;
@@ -240,9 +239,7 @@ pns_deliver_status(const struct pns_config *cfg, const char *key,
 	}
 	if (notice_path(cfg, key, ".delivered", path, err) == -1)
 		return -1;
-	pns_buf_init(&b, ENTRY_MAX);
-	if (pns_read_file(path, &b, NULL) == 0 &&
-	    pns_json_parse(b.data, b.len, 4, &o, NULL) == 0) {
+	if (pns_json_load(path, ENTRY_MAX, 4, &o, NULL) == 0) {
 		d->status = PNS_DS_DELIVERED;
 		if (pns_json_num(o, "attempts", &n) == 0 && n >= 0 && n < 1e6)
 			d->attempts = (long)n;
@@ -251,7 +248,6 @@ pns_deliver_status(const struct pns_config *cfg, const char *key,
 			    sizeof(d->delivered_at), "%s", s);
 		json_object_put(o);
 	}
-	pns_buf_release(&b);
 	return 0;
 entry:
 	d->attempts = e.attempts;

@@ -56,18 +56,14 @@ static struct json_object *
 load_record(const char *dir, const char *name)
 {
 	char			 path[PNS_FS_PATH_MAX];
-	struct pns_buf		 b;
 	struct json_object	*o = NULL;
 
-	pns_buf_init(&b, RECORD_MAX);
 	if (pns_path_join(path, sizeof(path), dir, name, NULL) == 0 &&
-	    pns_read_file(path, &b, NULL) == 0 &&
-	    pns_json_parse(b.data, b.len, 8, &o, NULL) == 0 &&
+	    pns_json_load(path, RECORD_MAX, 8, &o, NULL) == 0 &&
 	    !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		o = NULL;
 	}
-	pns_buf_release(&b);
 	return o;
 }
 

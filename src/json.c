@@ -3,7 +3,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "pns_fs.h"
 #include "pns_json.h"
+#include "pns_util.h"
 #include "banned.h"
 
 /* JSON's whitespace (RFC 8259, section 2). */
@@ -58,6 +60,22 @@ pns_json_parse(const char *buf, size_t len, int depth,
 	}
 	*out = obj;
 	return 0;
+}
+
+int
+pns_json_load(const char *path, size_t max, int depth,
+    struct json_object **out, struct pns_err *err)
+{
+	struct pns_buf	b;
+	int		rc;
+
+	*out = NULL;
+	pns_buf_init(&b, max);
+	rc = pns_read_file(path, &b, err);
+	if (rc == 0)
+		rc = pns_json_parse(b.data, b.len, depth, out, err);
+	pns_buf_release(&b);
+	return rc;
 }
 
 int

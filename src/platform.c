@@ -159,23 +159,18 @@ from_json(struct pns_platform *p, struct json_object *o, struct pns_err *err)
 static int
 load_file(const char *path, struct pns_platform *p, struct pns_err *err)
 {
-	struct pns_buf		 b;
-	struct json_object	*o = NULL;
-	int			 rc = -1;
+	struct json_object	*o;
+	int			 rc;
 
-	pns_buf_init(&b, PLATFORM_FILE_MAX);
-	if (pns_read_file(path, &b, err) == -1 ||
-	    pns_json_parse(b.data, b.len, 8, &o, err) == -1)
-		goto out;
+	if (pns_json_load(path, PLATFORM_FILE_MAX, 8, &o, err) == -1)
+		return -1;
 	rc = from_json(p, o, err);
 	if (rc == 0 && (p->issuer[0] == '\0' || p->client_id[0] == '\0'))
 		rc = pns_err_set(err, PNS_EINVAL, "%s: incomplete platform",
 		    path);
 	if (rc == 0)
 		pns_platform_key(p->issuer, p->client_id, p->key);
-out:
 	json_object_put(o);
-	pns_buf_release(&b);
 	return rc;
 }
 

@@ -131,7 +131,6 @@ pns_state_consume(const struct pns_config *cfg, const char *state, time_t now,
 	char			 dir[PNS_FS_PATH_MAX], src[PNS_FS_PATH_MAX];
 	char			 dst[PNS_FS_PATH_MAX], name[80], taken[96];
 	unsigned char		 rnd[8];
-	struct pns_buf		 b;
 	struct json_object	*o = NULL;
 	double			 exp;
 	int			 rc = -1;
@@ -154,9 +153,7 @@ pns_state_consume(const struct pns_config *cfg, const char *state, time_t now,
 			return pns_err_set(err, PNS_ENOENT, "unknown state");
 		return pns_err_sys(err, "rename %s", src);
 	}
-	pns_buf_init(&b, STATE_FILE_MAX);
-	if (pns_read_file(dst, &b, err) == -1 ||
-	    pns_json_parse(b.data, b.len, 4, &o, err) == -1)
+	if (pns_json_load(dst, STATE_FILE_MAX, 4, &o, err) == -1)
 		goto out;
 	if (pns_json_num(o, "expires", &exp) == -1 || exp < (double)now) {
 		pns_err_set(err, PNS_ENOENT, "state expired");
@@ -177,6 +174,5 @@ pns_state_consume(const struct pns_config *cfg, const char *state, time_t now,
 out:
 	(void)unlink(dst);
 	json_object_put(o);
-	pns_buf_release(&b);
 	return rc;
 }

@@ -120,16 +120,13 @@ static int
 cached(const char *dir, const char *name, time_t now, char *out)
 {
 	char			 path[PNS_FS_PATH_MAX];
-	struct pns_buf		 b;
 	struct json_object	*o = NULL;
 	const char		*tok;
 	double			 exp;
 	int			 rc = -1;
 
-	pns_buf_init(&b, TOKEN_REPLY_MAX);
 	if (pns_path_join(path, sizeof(path), dir, name, NULL) == 0 &&
-	    pns_read_file(path, &b, NULL) == 0 &&
-	    pns_json_parse(b.data, b.len, 4, &o, NULL) == 0 &&
+	    pns_json_load(path, TOKEN_REPLY_MAX, 4, &o, NULL) == 0 &&
 	    (tok = pns_json_nestr(o, "access_token")) != NULL &&
 	    strlen(tok) < PNS_TOKEN_MAX &&
 	    pns_json_num(o, "expires_at", &exp) == 0 &&
@@ -138,7 +135,6 @@ cached(const char *dir, const char *name, time_t now, char *out)
 		rc = 0;
 	}
 	json_object_put(o);
-	pns_buf_release(&b);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 
 #include "pns_commit.h"
 #include "pns_fs.h"
+#include "pns_json.h"
 #include "pns_nstore.h"
 #include "pns_platform.h"
 #include "pns_store.h"
@@ -393,6 +394,49 @@ START_TEST(read_file_bounds)
 	ck_assert_int_eq(pns_read_file(path, &b, &err), -1);
 	ck_assert_int_eq(err.code, PNS_ENOENT);
 	pns_buf_release(&b);
+}
+END_TEST
+
+/* Every stored JSON file is loaded through pns_json_load: a whole object
+ * is handed back; a missing, oversized, cut or too deep one is refused
+ * with the code its caller tells apart, and nothing is handed back. */
+START_TEST(json_load_bounds)
+{
+	char			 path[PNS_FS_PATH_MAX];
+	struct json_object	*o = (struct json_object *)&o;
+	struct pns_err		 err;
+	static const char	 whole[] = "{\"a\":{\"b\":1}}";
+
+	ck_assert_int_eq(pns_write_atomic(dir, "j", whole, strlen(whole),
+	    NULL), 0);
+	(void)snprintf(path, sizeof(path), "%s/j", dir);
+	ck_assert_int_eq(pns_json_load(path, strlen(whole), 4, &o, NULL), 0);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(
+	    json_object_object_get(o, "a"), "b")), 1);
+	json_object_put(o);
+	/* One byte over the bound. */
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_json_load(path, strlen(whole) - 1, 4, &o, &err),
+	    -1);
+	ck_assert_int_eq(err.code, PNS_ELIMIT);
+	ck_assert_ptr_null(o);
+	/* Deeper than allowed. */
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_json_load(path, 64, 1, &o, &err), -1);
+	ck_assert_int_eq(err.code, PNS_EINVAL);
+	ck_assert_ptr_null(o);
+	/* Cut short, as a crash can leave it. */
+	ck_assert_int_eq(pns_write_atomic(dir, "j", whole, 7, NULL), 0);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_json_load(path, 64, 4, &o, &err), -1);
+	ck_assert_int_eq(err.code, PNS_EINVAL);
+	ck_assert_ptr_null(o);
+	(void)snprintf(path, sizeof(path), "%s/none", dir);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_json_load(path, 64, 4, &o, &err), -1);
+	ck_assert_int_eq(err.code, PNS_ENOENT);
+	ck_assert_ptr_null(o);
 }
 END_TEST
 
@@ -1529,6 +1573,7 @@ store_suite(void)
 	tcase_add_test(tc, exclusive_create_once);
 	tcase_add_test(tc, exclusive_create_each_way);
 	tcase_add_test(tc, read_file_bounds);
+	tcase_add_test(tc, json_load_bounds);
 	tcase_add_test(tc, nstore_dedup_and_read_back);
 	tcase_add_test(tc, nstore_replaces_what_a_crash_left);
 	tcase_add_test(tc, nstore_walks_skip_what_a_crash_left);
