@@ -25,6 +25,16 @@ int		 pns_json_parse(const char *buf, size_t len, int depth,
 		    struct json_object **out, struct pns_err *err);
 
 /*
+ * Counts the values of the JSON text (buf, len) without building them:
+ * each object, array and string (member names included) and each other
+ * scalar, up to limit + 1 (the scan stops there).  A bound on what
+ * parsing the text would build, taken before parsing it: text that is
+ * not JSON is counted all the same and left to the parser to refuse.
+ */
+size_t		 pns_json_count_values(const char *buf, size_t len,
+		    size_t limit);
+
+/*
  * Reads the file at path, of at most max bytes, and parses it as
  * pns_json_parse does: the stored records' and state files' one load.
  * A missing file fails with code PNS_ENOENT.  The caller owns *out.

@@ -62,6 +62,47 @@ pns_json_parse(const char *buf, size_t len, int depth,
 	return 0;
 }
 
+size_t
+pns_json_count_values(const char *buf, size_t len, size_t limit)
+{
+	const char	*q, *e;
+	size_t		 i, n = 0;
+	int		 in_str = 0, in_word = 0;
+	char		 c;
+
+	for (i = 0; i < len && n <= limit; i++) {
+		if (in_str) {
+			/* Tokens are long runs with neither '"' nor '\\':
+			 * skip them with memchr, not byte by byte. */
+			q = memchr(buf + i, '"', len - i);
+			e = memchr(buf + i, '\\', (q ? (size_t)(q - buf) : len) -
+			    i);
+			if (e != NULL)
+				i = (size_t)(e - buf) + 1; /* what it escapes */
+			else if (q != NULL) {
+				i = (size_t)(q - buf);
+				in_str = 0;
+			} else
+				i = len;
+			continue;
+		}
+		c = buf[i];
+		if (c == '"' || c == '{' || c == '[') {
+			in_str = c == '"';
+			in_word = 0;
+			n++;
+		} else if (c == ',' || c == ':' || c == ']' || c == '}' ||
+		    is_space(c))
+			in_word = 0;
+		else if (!in_word) {
+			/* A number, true, false or null begins. */
+			in_word = 1;
+			n++;
+		}
+	}
+	return n;
+}
+
 int
 pns_json_load(const char *path, size_t max, int depth,
     struct json_object **out, struct pns_err *err)

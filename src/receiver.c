@@ -24,6 +24,16 @@
 
 #define BODY_DEPTH	16	/* {"notices":[{"jwt":"..."}]} needs 3 */
 #define RESP_MAX	(4 * 1024 * 1024)
+/*
+ * Bytes of body per JSON value, at least.  json-c builds 70 to 900 bytes
+ * of tree for each value whatever its length in the text, and each entry
+ * costs an outcome and a line of the answer: a body of empty objects
+ * would cost hundreds of times its length.  The leanest entry a platform
+ * sends, {"jwt":"..."} around an RS256 token, has three values in over
+ * 500 bytes (the signature alone is 342 characters), so a body with more
+ * values than one per 128 bytes cannot be one of notices.
+ */
+#define VALUE_BYTES	128
 /* Rejections logged one by one per request; the rest are counted, so a
  * body of a hundred thousand bad entries cannot flood the error log. */
 #define LOG_REJECTS	8
@@ -283,6 +293,28 @@ judge(struct pns_receiver *rc, struct json_object *entry, time_t now,
 	}
 }
 
+/* One entry of the answer, after a comma unless it is the first. */
+static int
+answer_entry(struct pns_buf *b, const struct outcome *out, int comma)
+{
+	struct json_object	*id;
+	int			 rc;
+
+	if (out->verdict != PNS_V_OK)
+		return pns_buf_printf(b, NULL, "%s{\"status\":\"rejected\","
+		    "\"error\":\"%s\"}", comma ? "," : "",
+		    pns_verdict_str(out->verdict));
+	/* The id is the platform's: json-c escapes it. */
+	if ((id = json_object_new_string(out->id)) == NULL)
+		return -1;
+	rc = pns_buf_printf(b, NULL, "%s{\"status\":\"%s\",\"id\":%s}",
+	    comma ? "," : "", out->duplicate ? "duplicate" : "accepted",
+	    json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(id);
+	return rc;
+}
+
 static void
 received_now(char out[32])
 {
@@ -301,12 +333,12 @@ void
 pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
     const char *body, size_t len, time_t now, struct pns_http_resp *resp)
 {
-	struct json_object	*doc = NULL, *list, *arr = NULL, *o;
+	struct json_object	*doc = NULL, *list;
 	struct outcome		*outs = NULL;
 	struct pns_err		 err;
 	char			 received_at[32], remote[64];
 	size_t			 i, n, rejects = 0;
-	int			 transient = 0, stored = 0;
+	int			 transient = 0, stored = 0, ok;
 
 	rc->requests++;
 	pns_verifier_round(&rc->verifier);
@@ -314,6 +346,14 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 	    strlen(req->remote_addr ? req->remote_addr : "-"), remote,
 	    sizeof(remote));
 	pns_err_clear(&err);
+	if (pns_json_count_values(body, len, len / VALUE_BYTES + 16) >
+	    len / VALUE_BYTES + 16) {
+		pns_log(PNS_LOG_INFO, "notice body refused unparsed: %zu bytes "
+		    "of more than %zu JSON values, from %s", len,
+		    len / VALUE_BYTES + 16, remote);
+		fail(resp, 400, "bad_body");
+		goto out;
+	}
 	if (pns_json_parse(body, len, BODY_DEPTH, &doc, &err) == -1 ||
 	    (list = pns_json_arr(doc, "notices")) == NULL) {
 		fail(resp, 400, "bad_body");
@@ -348,38 +388,19 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 				outs[i].verdict = PNS_V_STORAGE;
 	}
 
-	if ((arr = json_object_new_array()) == NULL) {
-		fail(resp, 503, "out_of_memory");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		o = json_object_new_object();
-		if (outs[i].verdict == PNS_V_OK) {
-			json_object_object_add(o, "status",
-			    json_object_new_string(outs[i].duplicate ?
-			    "duplicate" : "accepted"));
-			json_object_object_add(o, "id",
-			    json_object_new_string(outs[i].id));
-		} else {
-			transient |= pns_verdict_transient(outs[i].verdict);
-			json_object_object_add(o, "status",
-			    json_object_new_string("rejected"));
-			json_object_object_add(o, "error", json_object_new_string(
-			    pns_verdict_str(outs[i].verdict)));
-		}
-		json_object_array_add(arr, o);
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "notices", arr);
-	arr = o;
-	resp->status = transient ? 503 : 200;
+	/* Written entry by entry: no tree of the whole answer is built. */
 	pns_buf_reset(&resp->body);
-	if (pns_buf_adds(&resp->body, json_object_to_json_string_ext(arr,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), NULL) == -1 ||
-	    pns_buf_adds(&resp->body, "\n", NULL) == -1)
+	ok = pns_buf_adds(&resp->body, "{\"notices\":[", NULL) == 0;
+	for (i = 0; i < n; i++) {
+		if (outs[i].verdict != PNS_V_OK)
+			transient |= pns_verdict_transient(outs[i].verdict);
+		ok = ok && answer_entry(&resp->body, &outs[i], i > 0) == 0;
+	}
+	if (ok && pns_buf_adds(&resp->body, "]}\n", NULL) == 0)
+		resp->status = transient ? 503 : 200;
+	else
 		fail(resp, 503, "response_too_large");
 out:
-	json_object_put(arr);
 	json_object_put(doc);
 	free(outs);
 }

@@ -1010,6 +1010,41 @@ class T12Http(ReceiverTest):
         self.assertEqual(resp.status, 200, resp)
         self.assertEqual(len(self.stored_with_id(notice_id(token))), 1)
 
+    def test_body_of_many_small_values(self):
+        # A body used to be parsed whole before any entry was looked at,
+        # and json-c builds 70 to 900 bytes of tree for each value however
+        # short its text; then every entry cost an outcome and a node of
+        # the answer.  A megabyte of {"notices":[{},{},...]}, sent by
+        # anyone, took a FastCGI process to 700 MB (and was answered 503,
+        # asking for the same body again): a few at once could exhaust
+        # the host.  No body of notices looks like that (a signed token is
+        # hundreds of bytes), so one with more values than one per 128
+        # bytes is refused unparsed, and costs next to nothing.
+        def peak_kib():
+            return max(int(re.search(
+                rb"VmHWM:\s+(\d+)", Path("/proc/%d/status" % pid)
+                .read_bytes()).group(1)) for pid in SRV.fcgi_pids())
+        before = peak_kib()
+        for unit in (b"{}", b"0", b"[]", b'""', b'{"jwt":0}', b"[[[]]]"):
+            n = (H.MAX_BODY_BYTES - 16) // (len(unit) + 1)
+            body = b'{"notices":[' + b",".join([unit] * n) + b"]}"
+            with self.subTest(unit=unit):
+                resp = self.assert_body_refused(body, 400)
+                self.assertEqual(resp.json, {"error": "bad_body"}, resp)
+        # Sanitizer and valgrind builds keep freed memory aside, hence the
+        # margin; the parse alone used to take 180 MB for this size.
+        self.assertLess(peak_kib() - before, 32 * 1024)
+        # The twin: real notices among junk entries, within the bound,
+        # are answered one by one as before.
+        tokens = [PF.mint() for _ in range(20)]
+        answers = self.post_entries([{"jwt": t} for t in tokens] +
+                                    [0] * 100)
+        self.assertEqual(answers[:20], [{"status": "accepted",
+                                         "id": notice_id(t)}
+                                        for t in tokens])
+        self.assertEqual(answers[20:], [{"status": "rejected",
+                                         "error": "malformed"}] * 100)
+
 
 class T13PlainCgi(ReceiverTest):
     """notices.fcgi started without a FastCGI socket is a plain CGI: the

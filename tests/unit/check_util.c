@@ -307,6 +307,69 @@ START_TEST(json_scan_bounds)
 }
 END_TEST
 
+/* What json-c builds for a parsed value: every object, array, member
+ * name, string and other scalar (null included, which json-c keeps as a
+ * NULL pointer). */
+static size_t
+tree_values(struct json_object *o)
+{
+	size_t	n = 1, i;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			n += 1 + tree_values(v);
+		}
+	} else if (json_object_is_type(o, json_type_array))
+		for (i = 0; i < json_object_array_length(o); i++)
+			n += tree_values(json_object_array_get_idx(o, i));
+	return n;
+}
+
+/*
+ * The receiver refuses a body whose values outnumber what its length
+ * could carry before json-c builds them (a megabyte of {} cost 700 MB).
+ * The count must not fall short of what a parse builds: it is that
+ * count, exactly, for any JSON text, escapes and all.
+ */
+START_TEST(json_count_matches_the_tree)
+{
+	static const char *const v[] = {
+		"{\"notices\":[{\"jwt\":\"a.b.c\"},\"d.e.f\"]}",
+		"{\"notices\":[{},{},[],[[]],0,-1.5e+3,true,false,null]}",
+		"{\"a\\\"b\":\"x\\\\\",\"c\":[\"\\u0022\",\"]\",\"{\"]}",
+		" [ 1 , 2 ,\n3\t] ",
+		"\"\"",
+		"{\"k\":{\"k\":{\"k\":[null,{\"z\":\"\\\\\"}]}}}",
+	};
+	struct json_object	*o;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		ck_assert_int_eq(pns_json_parse(v[i], strlen(v[i]), 16, &o,
+		    NULL), 0);
+		ck_assert_uint_eq(pns_json_count_values(v[i], strlen(v[i]),
+		    1000), tree_values(o));
+		json_object_put(o);
+	}
+}
+END_TEST
+
+/* The scan stops one past its limit, and reads only (buf, len). */
+START_TEST(json_count_bounds)
+{
+	const char	*text = "[{},{},{},{}]";
+
+	ck_assert_uint_eq(pns_json_count_values(text, strlen(text), 100), 5);
+	ck_assert_uint_eq(pns_json_count_values(text, strlen(text), 5), 5);
+	ck_assert_uint_eq(pns_json_count_values(text, strlen(text), 2), 3);
+	ck_assert_uint_eq(pns_json_count_values(text, 4, 100), 2);
+	ck_assert_uint_eq(pns_json_count_values(text, 0, 100), 0);
+	/* An escape at the very end reads nothing past it. */
+	ck_assert_uint_eq(pns_json_count_values("\"\\", 2, 100), 1);
+}
+END_TEST
+
 /* ---- base64url ------------------------------------------------------- */
 
 START_TEST(b64url_round_trip)
@@ -971,6 +1034,8 @@ util_suite(void)
 	tcase_add_test(tc, b64url_plain);
 	tcase_add_test(tc, json_scan_agrees_with_parser);
 	tcase_add_test(tc, json_scan_bounds);
+	tcase_add_test(tc, json_count_matches_the_tree);
+	tcase_add_test(tc, json_count_bounds);
 	tcase_add_test(tc, b64url_bounds);
 	suite_add_tcase(s, tc);
 
