@@ -31,7 +31,8 @@
 
 #define FORM_TOO_LARGE	(-2)
 #define PAGE_MAX	(1024 * 1024)
-#define COOKIE_NAME	"pns_state"
+/* Followed by the login's state: see state_cookie. */
+#define COOKIE_PREFIX	"pns_state_"
 
 /* HEAD is its own method: only routes without side effects take it. */
 enum method { M_GET = 1 << 0, M_POST = 1 << 1, M_HEAD = 1 << 2 };
@@ -140,6 +141,31 @@ base_path(const struct pns_config *cfg)
 	if (p == NULL || (slash = strchr(p + 3, '/')) == NULL)
 		return "";
 	return slash;
+}
+
+/*
+ * Sets (max_age > 0) or clears the cookie that binds a login's state to
+ * the browser.  It is named after the state, so that two logins under
+ * way in one browser (two placements of the tool on one page) each keep
+ * their own; one name for all let the second overwrite the first, whose
+ * launch then failed.  Only a state of the shape pns_state_create makes
+ * (base64url) names a cookie: the launch's state comes from the browser.
+ */
+static void
+state_cookie(struct resp *r, const struct pns_config *cfg,
+    const char *state, long max_age)
+{
+	static const char	b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789-_";
+
+	r->cookie[0] = '\0';
+	if (strlen(state) != PNS_STATE_LEN ||
+	    strspn(state, b64url) != PNS_STATE_LEN)
+		return;
+	(void)snprintf(r->cookie, sizeof(r->cookie), COOKIE_PREFIX "%s=%s; "
+	    "Path=%.256s/lti.cgi; Max-Age=%ld; HttpOnly; Secure; "
+	    "SameSite=None", state, max_age > 0 ? state : "", base_path(cfg),
+	    max_age);
 }
 
 /* The one platform registered for issuer, when client_id is not given. */
@@ -272,9 +298,7 @@ route_login(const struct req *q, struct resp *r)
 		goto out;
 	}
 	memcpy(r->location, loc.data, loc.len + 1);
-	(void)snprintf(r->cookie, sizeof(r->cookie), COOKIE_NAME "=%s; "
-	    "Path=%.256s/lti.cgi; Max-Age=%ld; HttpOnly; Secure; SameSite=None",
-	    st.state, base_path(q->cfg), q->cfg->state_ttl);
+	state_cookie(r, q->cfg, st.state, q->cfg->state_ttl);
 	r->status = 302;
 	r->type = "text/plain; charset=utf-8";
 	(void)pns_buf_adds(&r->body, "Redirecting to the platform.\n", NULL);
@@ -394,15 +418,13 @@ route_launch(const struct req *q, struct resp *r)
 	const char			*tok, *state;
 	int				 bad;
 	char				cookie[PNS_STATE_LEN + 2];
+	char				name[sizeof(COOKIE_PREFIX) +
+					    PNS_STATE_LEN];
 	int				have_status = 0;
 
 	pns_form_init(&f);
 	pns_launch_init(&l);
 	pns_verifier_init(&v, q->cfg);
-	/* The state cookie has done its job whatever happens next. */
-	(void)snprintf(r->cookie, sizeof(r->cookie), COOKIE_NAME "=; "
-	    "Path=%.256s/lti.cgi; Max-Age=0; HttpOnly; Secure; SameSite=None",
-	    base_path(q->cfg));
 	if ((bad = read_form(q, &f)) == FORM_TOO_LARGE) {
 		page_error(r, 413, "too_large", "The launch is larger than "
 		    "this tool accepts.");
@@ -415,10 +437,13 @@ route_launch(const struct req *q, struct resp *r)
 		    "post with id_token and state.");
 		goto out;
 	}
+	/* The state's cookie has done its job whatever happens next. */
+	state_cookie(r, q->cfg, state, 0);
+	(void)snprintf(name, sizeof(name), COOKIE_PREFIX "%s", state);
 	pns_err_clear(&err);
 	/* Consumed first: a state is used once, success or not. */
 	if (pns_state_consume(q->cfg, state, time(NULL), &st, &err) == -1 ||
-	    pns_cookie_get(q->cookie, COOKIE_NAME, cookie, sizeof(cookie)) == -1 ||
+	    pns_cookie_get(q->cookie, name, cookie, sizeof(cookie)) == -1 ||
 	    strlen(cookie) != strlen(st.state) ||
 	    !pns_ct_equal(cookie, st.state, strlen(st.state))) {
 		page_error(r, 401, "bad_state", "The login state is missing, "

@@ -39,6 +39,15 @@ PNSCTL = ROOT / "bin" / "pnsctl"
 
 # Values written to pns.conf; tests read them from here.
 MAX_BODY_BYTES = 262144        # room for a 100 KB header in one token
+# lti.cgi's login cookie is this followed by the login's state, whose
+# value it holds.
+STATE_COOKIE = "pns_state_"
+
+
+def state_cookie(state):
+    """The Cookie header's pair a browser sends back after the login
+    whose state this is."""
+    return "%s%s=%s" % (STATE_COOKIE, state, state)
 CLOCK_LEEWAY = 10
 JWKS_REFETCH_INTERVAL = 3
 NOTICE_TYPES = "LtiHelloWorldNotice LtiContextCopyNotice"

@@ -254,7 +254,9 @@ def start_flow(dep=None, client_id=None, login_method="GET",
     f.cookie_state = None
     for c in cookies:
         name, val, _ = parse_set_cookie(c)
-        if name == "pns_state":
+        if name.startswith(H.STATE_COOKIE):
+            # Named after the state it holds.
+            assert name == H.STATE_COOKIE + val, c
             f.cookie_state = val
     f.auth = platform_request("GET", f.location)
     if f.auth.status != 200:
@@ -270,12 +272,13 @@ def start_flow(dep=None, client_id=None, login_method="GET",
 def post_launch(flow, cookie=True, fields=None, body=None,
                 content_type="application/x-www-form-urlencoded"):
     """POSTs the platform's form to the tool, as the browser would: with
-    the pns_state cookie (cookie=True), a Cookie header given, or none."""
+    the login's state cookie (cookie=True), a Cookie header given, or
+    none."""
     headers = {}
     if content_type is not None:
         headers["Content-Type"] = content_type
     if cookie is True:
-        headers["Cookie"] = "pns_state=" + flow.cookie_state
+        headers["Cookie"] = H.state_cookie(flow.cookie_state)
     elif cookie:
         headers["Cookie"] = cookie
     if body is None:
@@ -694,7 +697,7 @@ class T02Login(LaunchTest):
         self.assertNotEqual(q["state"], q["nonce"])
         cookies = [v for k, v in resp.headers if k.lower() == "set-cookie"]
         ours = [parse_set_cookie(c) for c in cookies
-                if parse_set_cookie(c)[0] == "pns_state"]
+                if parse_set_cookie(c)[0] == H.STATE_COOKIE + q["state"]]
         self.assertEqual(len(ours), 1, cookies)
         _, value, attrs = ours[0]
         self.assertEqual(value, q["state"])
@@ -927,10 +930,31 @@ class T03Launch(LaunchTest):
 
     def test_cookie_among_others(self):
         f = self.flow()
-        resp = post_launch(f, cookie="theme=dark; pns_state=%s; z=1"
-                           % f.cookie_state)
+        resp = post_launch(f, cookie="theme=dark; %s; z=1"
+                           % H.state_cookie(f.cookie_state))
         self.assert_ok(resp)
         self.assertIn(f.dep.deployment_id, known_deployments())
+
+    def test_two_logins_in_one_browser(self):
+        # Two placements of the tool on one page log in at once, in one
+        # browser.  The state cookie had one name for every login, so the
+        # second login's replaced the first's, and the first launch failed
+        # with bad_state though nothing was wrong.  Each login now has a
+        # cookie of its own, named after its state: each launch finds its
+        # own among the others and clears only it.
+        a, b, c = self.flow(), self.flow(), self.flow()
+        jar = "%s; %s" % (H.state_cookie(a.cookie_state),
+                          H.state_cookie(b.cookie_state))
+        for f in (a, b):
+            resp = post_launch(f, cookie=jar)
+            self.assert_ok(resp)
+            cookies = [parse_set_cookie(v) for k, v in resp.headers
+                       if k.lower() == "set-cookie"]
+            self.assertEqual([(n, v, attrs.get("max-age"))
+                              for n, v, attrs in cookies],
+                             [(H.STATE_COOKIE + f.cookie_state, "", "0")])
+        # The twin: the other logins' cookies do not stand for a third.
+        self.assert_code(post_launch(c, cookie=jar), "bad_state")
 
     def test_form_content_type_with_charset(self):
         f = self.flow()
@@ -1305,8 +1329,8 @@ class T06State(LaunchTest):
         dep = PF.new_deployment()
         before = self.snapshot(dep)
         a, b = self.flow(dep=dep), self.flow()
-        self.assert_code(post_launch(a, cookie="pns_state=" +
-                                     b.cookie_state), "bad_state")
+        self.assert_code(post_launch(a, cookie=H.state_cookie(
+                                     b.cookie_state)), "bad_state")
         self.assert_no_trace(before, dep)
         self.accept()
 
@@ -1324,7 +1348,7 @@ class T06State(LaunchTest):
         f = self.flow(dep=dep)
         forged = "B" * 43
         fields = dict(f.fields, state=forged)
-        self.assert_code(post_launch(f, cookie="pns_state=" + forged,
+        self.assert_code(post_launch(f, cookie=H.state_cookie(forged),
                                      fields=fields), "bad_state")
         self.assert_no_trace(before, dep)
 

@@ -153,7 +153,7 @@ def launch(dep, client_id):
     assert login.status == 302, (login, SRV.error_log()[-2000:])
     state = None
     for k, v in login.headers:
-        if k.lower() == "set-cookie" and v.startswith("pns_state="):
+        if k.lower() == "set-cookie" and v.startswith(H.STATE_COOKIE):
             state = v.split(";", 1)[0].split("=", 1)[1]
     auth = platform_request("GET", login.header("Location"))
     assert auth.status == 200, (auth, RP.auth_requests[-1:])
@@ -162,7 +162,7 @@ def launch(dep, client_id):
         "POST", urllib.parse.urlsplit(action).path,
         body=urllib.parse.urlencode(dict(fields)).encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded",
-                 "Cookie": "pns_state=" + state})
+                 "Cookie": H.state_cookie(state)})
 
 
 def setUpModule():
