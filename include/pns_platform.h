@@ -2,8 +2,10 @@
 /*
  * Platform registrations: one file per (issuer, client_id) under
  * data_dir/platforms, holding the platform's endpoints and the
- * deployment ids known for it.  Notices and launches are accepted only
- * for a registered platform and a known deployment.
+ * deployment ids known for it.  Notices are accepted only for a
+ * registered platform and a known deployment; launches only for a
+ * registered platform, and a verified launch makes its deployment known
+ * (the platform's signature vouches for it: docs/launch.md).
  */
 #ifndef PNS_PLATFORM_H
 #define PNS_PLATFORM_H
