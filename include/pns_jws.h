@@ -65,4 +65,14 @@ struct pns_claims {
 enum pns_verdict pns_claims_check(struct json_object *payload, time_t now,
 	    long leeway, struct pns_claims *c);
 
+/*
+ * The exp rule of pns_claims_check alone: 1 while a token with these
+ * claims is at most leeway seconds past its exp at now, so that it may
+ * still be accepted; 0 once it is further past (then for good, as now
+ * only grows); -1 when exp is missing or not a number.  Shared so that
+ * what forgets a notice id (pnsctl notices prune) cannot disagree with
+ * what accepts its token.
+ */
+int	pns_claims_live(struct json_object *payload, time_t now, long leeway);
+
 #endif

@@ -209,20 +209,29 @@ check_aud(struct json_object *payload, struct pns_claims *c)
 	return PNS_V_OK;
 }
 
+int
+pns_claims_live(struct json_object *payload, time_t now, long leeway)
+{
+	double	exp;
+
+	if (pns_json_num(payload, "exp", &exp) == -1)
+		return -1;
+	return (double)now > exp + (double)leeway ? 0 : 1;
+}
+
 enum pns_verdict
 pns_claims_check(struct json_object *payload, time_t now, long leeway,
     struct pns_claims *c)
 {
 	enum pns_verdict	v;
-	double			exp, iat, nbf;
+	double			iat, nbf;
 
 	memset(c, 0, sizeof(*c));
 	if ((c->iss = pns_json_nestr(payload, "iss")) == NULL)
 		return PNS_V_BAD_CLAIMS;
 	if ((v = check_aud(payload, c)) != PNS_V_OK)
 		return v;
-	if (pns_json_num(payload, "exp", &exp) == -1 ||
-	    (double)now > exp + (double)leeway)
+	if (pns_claims_live(payload, now, leeway) != 1)
 		return PNS_V_EXPIRED;
 	if (pns_json_num(payload, "iat", &iat) == -1 ||
 	    iat > (double)now + (double)leeway)

@@ -607,6 +607,59 @@ START_TEST(time_rules)
 }
 END_TEST
 
+/*
+ * pnsctl notices prune forgets a notice id once pns_claims_live says its
+ * token can no longer be accepted; were it to say so of a token that
+ * pns_claims_check still accepts, a replay of that token would be stored
+ * and delivered again.  The two must agree on every exp, at the edge
+ * and on either side of it.
+ */
+START_TEST(live_agrees_with_check)
+{
+	static const struct {
+		const char	*exp;	/* as written in the payload */
+		int		 live;	/* at NOW with 10 s of leeway */
+	} cases[] = {
+		{ "1742382689", 0 },		/* 11 s past exp */
+		{ "1742382689.5", 0 },		/* 10.5 s past */
+		{ "1742382690", 1 },		/* exactly the leeway */
+		{ "1742382690.5", 1 },
+		{ "1742382700", 1 },
+		{ "1745000000", 1 },		/* a month ahead */
+		{ "1e300", 1 },
+		{ "0", 0 },
+		{ "-1742382700", 0 },
+		{ "\"1745000000\"", -1 },	/* not a number */
+		{ "null", -1 },
+		{ "[1745000000]", -1 },
+		{ NULL, -1 },			/* no exp */
+	};
+	struct json_object	*o;
+	struct pns_claims	 c;
+	char			 j[256];
+	size_t			 i;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		if (cases[i].exp != NULL)
+			(void)snprintf(j, sizeof(j), "{\"iss\":\"i\","
+			    "\"aud\":\"c\",\"iat\":1742382600,\"exp\":%s}",
+			    cases[i].exp);
+		else
+			(void)snprintf(j, sizeof(j), "{\"iss\":\"i\","
+			    "\"aud\":\"c\",\"iat\":1742382600}");
+		ck_assert_ptr_nonnull(o = json_tokener_parse(j));
+		ck_assert_msg(pns_claims_live(o, NOW, 10) == cases[i].live,
+		    "%s", j);
+		ck_assert_msg((pns_claims_check(o, NOW, 10, &c) == PNS_V_OK) ==
+		    (cases[i].live == 1), "%s", j);
+		/* Leeway counts as that much less time gone by. */
+		ck_assert_int_eq(pns_claims_live(o, NOW - 10, 0),
+		    pns_claims_live(o, NOW, 10));
+		json_object_put(o);
+	}
+}
+END_TEST
+
 /* ---- JWK Sets -------------------------------------------------------- */
 
 START_TEST(keyset_keeps_rs256_signature_keys)
@@ -825,6 +878,7 @@ jws_suite(void)
 	tcase_add_test(tc, client_id_from_azp);
 	tcase_add_test(tc, issuer_rules);
 	tcase_add_test(tc, time_rules);
+	tcase_add_test(tc, live_agrees_with_check);
 	tcase_add_test(tc, keyset_keeps_rs256_signature_keys);
 	tcase_add_test(tc, keyset_document_rules);
 	tcase_add_test(tc, keyset_key_verifies_libjwt_token);
