@@ -174,6 +174,35 @@ class Server:
         """The stored notices, as `pnsctl notices list --json` prints."""
         return json.loads(self.pnsctl("notices", "list", "--json").stdout)
 
+    def notice_file(self, key, suffix=".json"):
+        """The stored record of notice key (pns_nstore.h's layout)."""
+        return self.data_dir / "notices" / key[:2] / (key + suffix)
+
+    def age_notice(self, key, days, token_too=True):
+        """Rewrites the stored notice key, in place, as if received days
+        ago: its received_at and, with token_too, the iat and exp of its
+        stored claims go back as far.  Without token_too its token keeps
+        the lifetime it was signed with."""
+        path = self.notice_file(key)
+        text = path.read_text()
+        rec = json.loads(text)
+        back = days * 86400
+        new = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z",
+                            time.gmtime(time.time() - back))
+        edits = [('"received_at":"%s"' % rec["received_at"],
+                  '"received_at":"%s"' % new)]
+        if token_too:
+            edits += [('"%s":%d' % (k, rec["claims"][k]),
+                       '"%s":%d' % (k, rec["claims"][k] - back))
+                      for k in ("iat", "exp")]
+        for old, new in edits:
+            if text.count(old) != 1:
+                raise AssertionError("%s: %r not found once" % (path, old))
+            text = text.replace(old, new)
+        with open(path, "r+") as f:
+            f.write(text)
+            f.truncate()
+
     def platforms(self):
         """The registered platforms, as `pnsctl platform list --json`."""
         return json.loads(self.pnsctl("platform", "list", "--json").stdout)

@@ -22,7 +22,6 @@ The last line of output is "integration: N passed, M failed".
 
 import base64
 import calendar
-import datetime
 import fcntl
 import glob
 import hashlib
@@ -672,8 +671,7 @@ class DeliveryTest(unittest.TestCase):
         return (srv or self.srv).pnsctl("dispatch").stdout.strip()
 
     def notice_file(self, key, srv=None, suffix=".json"):
-        return (srv or self.srv).data_dir / "notices" / key[:2] / \
-            (key + suffix)
+        return (srv or self.srv).notice_file(key, suffix)
 
     def queue_entry(self, key, srv=None):
         return (srv or self.srv).data_dir / "queue" / key
@@ -1419,20 +1417,6 @@ class T09Queue(DeliveryTest):
         self.assertEqual(d["attempts"], 2)
         self.assertEqual([c.exit for c in srv.hook.calls(key)], [4, 0])
 
-    def age(self, key, days):
-        """Rewrites the notice's received_at to days ago, in place."""
-        path = self.notice_file(key)
-        text = path.read_text()
-        old = json.loads(text)["received_at"]
-        new = (datetime.datetime.now(datetime.timezone.utc) -
-               datetime.timedelta(days=days)).strftime(
-                   "%Y-%m-%dT%H:%M:%S.%fZ")
-        needle = '"received_at":"%s"' % old
-        self.assertEqual(text.count(needle), 1)
-        with open(path, "r+") as f:
-            f.write(text.replace(needle, '"received_at":"%s"' % new))
-            f.truncate()
-
     def test_status_list_and_prune(self):
         srv = self.srv
         dep = {CLAIM_DEPLOYMENT: STATUS_DEPLOYMENT}
@@ -1458,7 +1442,7 @@ class T09Queue(DeliveryTest):
             mine = set().union(*ours.values())
             for key in (stored["key"], old["key"], failed["key"],
                         pending["key"]):
-                self.age(key, 3)
+                srv.age_notice(key, 3)
 
             row, status = self.status_row(STATUS_DEPLOYMENT)
             self.assertEqual(row["notices_by_type"], {
