@@ -71,8 +71,11 @@ int	pns_nstore_load(const struct pns_config *cfg, const char *key,
 
 /*
  * Removes the stored notice key and its delivery record.  Its id is then
- * unknown again: only for notices past any token's lifetime (pnsctl
- * notices prune keeps at least a day).
+ * unknown again, and a token carrying it is a new notice: only for
+ * notices whose stored token can no longer be accepted (pns_claims_live
+ * on its claims says 0 with the configured leeway), however long ago
+ * they were received.  pnsctl notices prune also keeps at least a day,
+ * for platform retries, which come in new tokens.
  */
 int	pns_nstore_remove(const struct pns_config *cfg, const char *key,
 	    struct pns_err *err);

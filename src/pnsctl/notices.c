@@ -13,6 +13,7 @@
 
 #include "pns_deliver.h"
 #include "pns_json.h"
+#include "pns_jws.h"
 #include "pns_nstore.h"
 #include "pns_util.h"
 #include "pnsctl.h"
@@ -308,16 +309,25 @@ cmd_notices_retry(const struct pns_config *cfg, int argc, char **argv)
 
 struct prune {
 	const struct pns_config	*cfg;
+	time_t			 now;
 	char			 cutoff[21];
-	long			 removed, kept;
+	long			 removed, kept, live;
 };
 
+/*
+ * Removing a notice forgets its id: the receiver takes the next token
+ * carrying it for a new notice.  So however long ago it was received,
+ * a notice stays while its token could still be accepted; a platform
+ * may sign tokens that live for weeks, and a replay of one must still
+ * be answered duplicate.
+ */
 static int
 prune_one(struct json_object *o, void *arg)
 {
 	struct prune	*p = arg;
 	struct pns_err	 err;
 	const char	*st;
+	int		 live;
 
 	if (strcmp(pnsctl_str(o, "received_at"), p->cutoff) >= 0)
 		return 0;
@@ -327,6 +337,29 @@ prune_one(struct json_object *o, void *arg)
 	st = delivery_status(o);
 	if (strcmp(st, "pending") == 0 || strcmp(st, "failed") == 0) {
 		p->kept++;
+		return 0;
+	}
+	/*
+	 * The receiver's own rule and leeway, from the configuration both
+	 * read.  A receiver not restarted since the leeway was lowered
+	 * would take a replay the difference longer (300 s at most).
+	 */
+	live = pns_claims_live(pns_json_obj(o, "claims"), p->now,
+	    p->cfg->clock_leeway);
+	if (live == 1) {
+		p->live++;
+		return 0;
+	}
+	/*
+	 * The receiver stores no token without a numeric exp, so a record
+	 * without one was not written by it as it is: how long a token of
+	 * its id lives cannot be known, and it stays.  Traffic cannot add
+	 * such records, so keeping them does not grow the store; the
+	 * administrator is told which, to look at and remove by hand.
+	 */
+	if (live == -1) {
+		(void)pnsctl_fail("notice %s: kept, its claims have no exp to "
+		    "tell when its token expires", pnsctl_field(o, "key"));
 		return 0;
 	}
 	pns_err_clear(&err);
@@ -339,22 +372,28 @@ prune_one(struct json_object *o, void *arg)
 int
 cmd_notices_prune(const struct pns_config *cfg, int argc, char **argv)
 {
-	struct prune	 p = { cfg, "", 0, 0 };
+	struct prune	 p = { cfg, 0, "", 0, 0, 0 };
 	const char	*errstr;
 	long long	 days;
 
 	if (argc != 2 || strcmp(argv[0], "--older-than") != 0)
 		return pnsctl_usage("notices prune --older-than DAYS");
-	/* At least a day: a pruned id is forgotten, and a notice token must
-	 * be long expired before its id may be accepted again. */
+	/*
+	 * At least a day: a pruned id is forgotten.  prune_one keeps a
+	 * notice while its own token lives, against replays of it; a
+	 * platform retrying a notice signs a new token, though, and the day
+	 * is what lets a late retry still be answered duplicate.
+	 */
 	days = pns_strtonum(argv[1], 1, 36500, &errstr);
 	if (errstr != NULL)
 		return pnsctl_fail("DAYS is %s (1 to 36500)", errstr);
-	pns_iso8601_fmt(time(NULL) - (time_t)days * 86400, p.cutoff);
+	p.now = time(NULL);
+	pns_iso8601_fmt(p.now - (time_t)days * 86400, p.cutoff);
 	/* Each notice is judged alone. */
 	if (pnsctl_notices_foreach(cfg, PNSCTL_ANY_ORDER, prune_one, &p) != 0)
 		return 1;
 	(void)printf("%ld notice(s) removed, %ld older ones kept (pending or "
-	    "failed)\n", p.removed, p.kept);
+	    "failed), %ld kept while their token is still valid\n",
+	    p.removed, p.kept, p.live);
 	return 0;
 }

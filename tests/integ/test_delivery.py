@@ -1473,12 +1473,14 @@ class T09Queue(DeliveryTest):
             self.assertEqual(srv.pnsctl("notices", "prune", "--older-than",
                                         "4").stdout.strip(),
                              "0 notice(s) removed, 0 older ones kept "
-                             "(pending or failed)")
+                             "(pending or failed), 0 kept while their "
+                             "token is still valid")
             self.assertEqual(self.keys() & mine, mine)
             self.assertEqual(srv.pnsctl("notices", "prune", "--older-than",
                                         "2").stdout.strip(),
                              "2 notice(s) removed, 2 older ones kept "
-                             "(pending or failed)")
+                             "(pending or failed), 0 kept while their "
+                             "token is still valid")
             self.assertEqual(self.keys() & mine, {
                 recent["key"], failed["key"], pending["key"]})
             for rec in (stored, old):
@@ -1505,7 +1507,8 @@ class T09Queue(DeliveryTest):
         self.assertEqual(srv.pnsctl("notices", "prune", "--older-than",
                                     "2").stdout.strip(),
                          "2 notice(s) removed, 0 older ones kept "
-                         "(pending or failed)")
+                         "(pending or failed), 0 kept while their "
+                             "token is still valid")
         self.assertEqual(self.keys() & mine, {recent["key"]})
 
 

@@ -502,6 +502,107 @@ class T03Dedup(ReceiverTest):
                              "notice %s" % nid)
             self.assertEqual(len(self.stored_with_id(nid)), 1, nid)
 
+    def prune(self, days="1"):
+        """pnsctl notices prune --older-than days; its summary line."""
+        return SRV.pnsctl("notices", "prune", "--older-than",
+                          days).stdout.strip()
+
+    def test_replay_after_prune_is_still_a_duplicate(self):
+        # A replay of a stored notice's token used to be accepted again
+        # once `pnsctl notices prune` had run: prune forgot any notice
+        # received more than DAYS (at least 1) days ago, on the belief
+        # that its token had expired by then.  But the receiver takes any
+        # token whose exp is ahead, and nothing keeps a platform from
+        # signing one that lives for weeks (Canvas's live an hour).  So a
+        # token with exp 30 days ahead, stored and pruned two days later,
+        # was accepted, stored and queued for delivery a second time.
+        # Prune now keeps a notice while its token could still be
+        # accepted, and says how many it kept for that.
+        now = int(time.time())
+        token = PF.mint(claims={"iat": now, "exp": now + 30 * 86400})
+        nid = notice_id(token)
+        key = self.assert_accepted(token)["key"]
+        SRV.age_notice(key, 2, token_too=False)
+        summary = self.prune()
+        self.assertEqual(self.post_entries([{"jwt": token}]),
+                         [{"status": "duplicate", "id": nid}])
+        self.assertEqual(len(self.stored_with_id(nid)), 1)
+        self.assertTrue(SRV.notice_file(key).is_file())
+        self.assertEqual(summary,
+                         "0 notice(s) removed, 0 older ones kept (pending "
+                         "or failed), 1 kept while their token is still "
+                         "valid")
+        # Kept, not forgotten: a later prune keeps it again.
+        self.assertRegex(self.prune(), r" 1 kept while their token is still "
+                         r"valid$")
+        self.assertTrue(SRV.notice_file(key).is_file())
+        # What prune judges is the exp stored with the notice: moved a
+        # month back, the notice goes (and leaves no old notice behind
+        # for the other tests' prunes to count).
+        SRV.age_notice(key, 31)
+        self.assertRegex(self.prune(), r"^1 notice\(s\) removed, .* 0 kept ")
+        self.assertFalse(SRV.notice_file(key).exists())
+
+    def test_expired_token_pruned_and_its_id_forgotten(self):
+        # The twin: prune still forgets a notice once its token cannot be
+        # accepted any more, that is once exp and the clock leeway have
+        # both gone by.  The token is signed to expire soon (within the
+        # leeway already, which the receiver accepts) so that the wait
+        # stays a few seconds.
+        now = int(time.time())
+        exp = now - H.CLOCK_LEEWAY + 5
+        nid = str(uuid.uuid4())
+        token = PF.mint(notice_id=nid, claims={"iat": now - 60, "exp": exp})
+        key = self.assert_accepted(token)["key"]
+        SRV.age_notice(key, 2, token_too=False)
+        # Past exp, not yet past the leeway: it could still be replayed.
+        self.assertEqual(self.prune(),
+                         "0 notice(s) removed, 0 older ones kept (pending "
+                         "or failed), 1 kept while their token is still "
+                         "valid")
+        time.sleep(max(0.0, exp + H.CLOCK_LEEWAY + 1.2 - time.time()))
+        self.assertEqual(self.prune(),
+                         "1 notice(s) removed, 0 older ones kept (pending "
+                         "or failed), 0 kept while their token is still "
+                         "valid")
+        self.assertFalse(SRV.notice_file(key).exists())
+        self.assertEqual(self.stored_with_id(nid), [])
+        # The token itself can no longer come in; its id, forgotten, is
+        # a new notice when a new token carries it.
+        self.assert_rejected(token, "expired")
+        self.assert_accepted(PF.mint(notice_id=nid))
+
+    def test_record_without_exp_kept_and_named(self):
+        # The receiver stores no token without a numeric exp, so a record
+        # without one was changed after it was stored; when a token of its
+        # id stops being accepted cannot be known, so prune keeps it and
+        # names it, rather than forget an id that may be replayed.  Its
+        # twin: the same record given back an exp long past goes.
+        key = self.assert_accepted(PF.mint())["key"]
+        SRV.age_notice(key, 2)
+        path = SRV.notice_file(key)
+        text = path.read_text()
+        exp = '"exp":%d,' % json.loads(text)["claims"]["exp"]
+        self.assertEqual(text.count(exp), 1)
+        for bad in ('"exp":"soon",', '"exp":null,', ""):
+            with self.subTest(exp=bad):
+                path.write_text(text.replace(exp, bad))
+                res = SRV.pnsctl("notices", "prune", "--older-than", "1")
+                self.assertEqual(res.stdout.strip(),
+                                 "0 notice(s) removed, 0 older ones kept "
+                                 "(pending or failed), 0 kept while their "
+                                 "token is still valid")
+                self.assertIn("pnsctl: notice %s: kept, its claims have no "
+                              "exp to tell when its token expires" % key,
+                              res.stderr)
+                self.assertTrue(path.is_file())
+        path.write_text(text)
+        self.assertEqual(self.prune(),
+                         "1 notice(s) removed, 0 older ones kept (pending "
+                         "or failed), 0 kept while their token is still "
+                         "valid")
+        self.assertFalse(path.exists())
+
 
 class T04Batch(ReceiverTest):
     """One bad notice never blocks the others; answers keep input order."""
