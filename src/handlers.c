@@ -104,15 +104,22 @@ pns_handlers_status(const struct pns_config *cfg, const struct pns_platform *p,
 	return 0;
 }
 
-/* The configured types the platform supports, in configuration order. */
+/*
+ * The configured types the platform supports, in configuration order.
+ * The claim is the platform's: an element that is not a string (null, a
+ * number, a string with a NUL inside) names no type and is passed over,
+ * as json_object_get_string would turn null into a NULL pointer and a
+ * number into its digits.
+ */
 static int
 wanted_types(const struct pns_config *cfg, struct json_object *supported,
     char *out, size_t size)
 {
-	const char	*p = cfg->notice_types, *end;
-	char		 type[128];
-	size_t		 i, n, o = 0, len;
-	int		 found;
+	struct json_object	*v;
+	const char		*p = cfg->notice_types, *end;
+	char			 type[128];
+	size_t			 i, n, o = 0, len;
+	int			 found;
 
 	out[0] = '\0';
 	n = json_object_array_length(supported);
@@ -123,10 +130,11 @@ wanted_types(const struct pns_config *cfg, struct json_object *supported,
 			memcpy(type, p, len);
 			type[len] = '\0';
 			found = 0;
-			for (i = 0; i < n && !found; i++)
-				found = strcmp(json_object_get_string(
-				    json_object_array_get_idx(supported, i)),
-				    type) == 0;
+			for (i = 0; i < n && !found; i++) {
+				v = json_object_array_get_idx(supported, i);
+				found = pns_json_is_clean_str(v) &&
+				    strcmp(json_object_get_string(v), type) == 0;
+			}
 			if (found && o + len + 2 < size) {
 				if (o > 0)
 					out[o++] = ' ';

@@ -1384,6 +1384,38 @@ class T07Registration(LaunchTest):
         time.sleep(0.5)
         self.assertEqual(PF.deliveries_for(dep), [])
 
+    def test_supported_types_that_are_not_strings_are_passed_over(self):
+        # notice_types_supported is the platform's array, and nothing
+        # says its elements are strings.  lti.cgi compared each element
+        # with strcmp as if it were: a null there, in a correctly signed
+        # launch, was a NULL pointer and the launch died with SIGSEGV
+        # (a 500, after its state was used up), every time that platform
+        # launched that deployment.  Elements that are not clean strings
+        # (null, numbers, objects, arrays, a string with a NUL inside)
+        # name no type; the strings around them still count.
+        dep = PF.new_deployment()
+        odd = [None, 7, {"type": COPY}, [COPY], COPY + "\u0000", True]
+        _, resp = self.launch_ok(dep=dep, claims={
+            L.CLAIM_PNS: PF.pns_claim(dep, types=odd[:1] + [HELLO] +
+                                      odd[1:])})
+        self.assertEqual([p["json"]["notice_type"]
+                          for p in PF.puts_for(dep)], [HELLO])
+        self.assert_registered(dep, [HELLO])
+        rec = handler_record(dep)
+        self.assertEqual(as_set(rec["types"]), {HELLO}, rec)
+        self.assertFalse(rec["last_error"], rec)
+        self.assertIn(HELLO, page_text(resp))
+        # The twin: the same oddities beside both types as strings, and
+        # both are registered.
+        self.launch_ok(dep=dep, claims={
+            L.CLAIM_PNS: PF.pns_claim(dep, types=odd + [COPY, HELLO])})
+        self.assertEqual(sorted(p["json"]["notice_type"]
+                                for p in PF.puts_for(dep)),
+                         sorted([HELLO, HELLO, COPY]))
+        self.assert_registered(dep)
+        self.assertEqual(as_set(handler_record(dep)["types"]),
+                         set(TOOL_TYPES))
+
     def test_no_pns_claim_no_registration(self):
         dep = PF.new_deployment()
         n_tokens = PF.token_count
