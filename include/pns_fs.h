@@ -54,6 +54,12 @@ int	pns_mkdir(const char *dir, struct pns_err *err);
 
 /* Takes an exclusive flock on path (created 0600); *fd gets the lock. */
 int	pns_lock(const char *path, int *fd, struct pns_err *err);
+/*
+ * As pns_lock, without waiting: 0 when taken, 1 (and *fd -1) when
+ * another holds it, -1 on error.  For a caller with a deadline, which
+ * must not queue behind a holder that may keep the lock as long.
+ */
+int	pns_trylock(const char *path, int *fd, struct pns_err *err);
 void	pns_unlock(int fd);
 
 /*

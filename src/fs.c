@@ -267,21 +267,38 @@ pns_mkdir(const char *dir, struct pns_err *err)
 	return 0;
 }
 
-int
-pns_lock(const char *path, int *fd, struct pns_err *err)
+/* flock(op) on path (created 0600): 0 held, 1 busy (LOCK_NB), -1 error. */
+static int
+lock_file(const char *path, int op, int *fd, struct pns_err *err)
 {
+	int	busy;
+
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (*fd == -1)
 		return pns_err_sys(err, "open %s", path);
-	while (flock(*fd, LOCK_EX) == -1) {
+	while (flock(*fd, op) == -1) {
 		if (errno == EINTR)
 			continue;
-		pns_err_sys(err, "flock %s", path);
+		busy = errno == EWOULDBLOCK;
+		if (!busy)
+			pns_err_sys(err, "flock %s", path);
 		(void)close(*fd);
 		*fd = -1;
-		return -1;
+		return busy ? 1 : -1;
 	}
 	return 0;
+}
+
+int
+pns_lock(const char *path, int *fd, struct pns_err *err)
+{
+	return lock_file(path, LOCK_EX, fd, err);
+}
+
+int
+pns_trylock(const char *path, int *fd, struct pns_err *err)
+{
+	return lock_file(path, LOCK_EX | LOCK_NB, fd, err);
 }
 
 void

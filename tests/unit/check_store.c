@@ -254,6 +254,38 @@ START_TEST(atomic_write_missing_dir)
 }
 END_TEST
 
+/*
+ * A launch that meets another registering the same deployment must not
+ * queue behind it (docs/launch.md): pns_trylock says "busy" at once
+ * while another open file holds the lock (flock locks belong to the
+ * open file, so one process can stand for two), and takes it once freed.
+ */
+START_TEST(trylock_does_not_wait)
+{
+	char		path[PNS_FS_PATH_MAX], missing[PNS_FS_PATH_MAX];
+	struct pns_err	err;
+	int		held = -1, fd = 123;
+
+	(void)snprintf(path, sizeof(path), "%s/x.lock", dir);
+	ck_assert_int_eq(pns_lock(path, &held, NULL), 0);
+	ck_assert_int_eq(pns_trylock(path, &fd, NULL), 1);
+	ck_assert_int_eq(fd, -1);
+	/* Twin: free, it is taken, and then it is the other's turn. */
+	pns_unlock(held);
+	ck_assert_int_eq(pns_trylock(path, &fd, NULL), 0);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(pns_trylock(path, &held, NULL), 1);
+	pns_unlock(fd);
+	ck_assert_int_eq(mode_of(path), 0600);
+	/* A lock file that cannot be made is an error, not "busy". */
+	(void)snprintf(missing, sizeof(missing), "%s/nope/x.lock", dir);
+	pns_err_clear(&err);
+	ck_assert_int_eq(pns_trylock(missing, &fd, &err), -1);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(err.code, PNS_ESYS);
+}
+END_TEST
+
 START_TEST(exclusive_create_once)
 {
 	char	 path[PNS_FS_PATH_MAX], *s;
@@ -1570,6 +1602,7 @@ store_suite(void)
 	tcase_add_test(tc, atomic_write_replaces);
 	tcase_add_test(tc, atomic_write_is_not_in_place);
 	tcase_add_test(tc, atomic_write_missing_dir);
+	tcase_add_test(tc, trylock_does_not_wait);
 	tcase_add_test(tc, exclusive_create_once);
 	tcase_add_test(tc, exclusive_create_each_way);
 	tcase_add_test(tc, read_file_bounds);
