@@ -24,6 +24,7 @@
 struct pns_handlers_status {
 	int	 registered;		/* some types are registered */
 	int	 attempted;		/* a registration ran in this call */
+	int	 busy;			/* another process was registering */
 	char	 types[1024];		/* registered types, space-separated */
 	char	 registered_at[21];
 	char	 last_error[256];
@@ -32,9 +33,13 @@ struct pns_handlers_status {
 
 /*
  * Registers the handlers of deployment_id at platform p from the PNS
- * claim of a verified launch, unless the record says it is done.  Never
- * fails the caller: the outcome, errors included, is in st and in the
- * record.  Returns 0, or -1 only when the claim is unusable (err says why).
+ * claim of a verified launch, unless the record says it is done, or
+ * that the same registration failed under five minutes ago, or another
+ * process is registering the deployment now (st->busy): st then has the
+ * record's status.  A registration takes at most cfg->http_timeout
+ * seconds.  Never fails the caller: the outcome, errors included, is in
+ * st and in the record.  Returns 0, or -1 when the claim is unusable or
+ * the lock cannot be taken (err says why).
  */
 int	pns_handlers_sync(const struct pns_config *cfg,
 	    const struct pns_platform *p, const char *deployment_id,

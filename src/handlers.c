@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Notice-handler registration; see pns_handlers.h.  Two launches at the
- * same moment serialise on the deployment's lock: the second finds the
- * record the first wrote and does nothing.  The whole registration runs
- * against one deadline of http_timeout seconds, so a slow platform delays
- * a launch by at most that.
+ * Notice-handler registration; see pns_handlers.h.  A slow platform
+ * delays a launch by at most http_timeout seconds: the whole
+ * registration (token and PUTs) runs against one deadline, set once the
+ * deployment's lock is held, and no call is started with less than a
+ * second left.  The lock is taken without waiting: a launch that finds
+ * another registering the same deployment shows the stored status and
+ * goes on, where queueing would add the other's http_timeout to its own.
+ * After a failure the same registration is not tried again for
+ * RETRY_AFTER seconds, so that during an outage launches neither wait
+ * for the platform nor keep calling it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +17,7 @@
 
 #include <openssl/crypto.h>
 
+#include "pns_child.h"
 #include "pns_form.h"
 #include "pns_fs.h"
 #include "pns_handlers.h"
@@ -24,6 +30,15 @@
 
 #define RECORD_MAX	(64 * 1024)
 #define REPLY_MAX	(256 * 1024)
+
+/*
+ * Seconds after a failed attempt before a launch makes the same
+ * registration again (docs/launch.md).  Long enough that an outage costs
+ * the platform a call per deployment every few minutes rather than one
+ * per launch; short enough that a platform back up is used again soon.
+ * pnsctl handlers sync clears the error, and with it the wait.
+ */
+#define RETRY_AFTER	300
 
 int
 pns_handlers_url(const struct pns_config *cfg, const char *deployment_id,
@@ -204,20 +219,26 @@ reply_error(const struct pns_buf *reply, long status, char *out, size_t size)
 	json_object_put(o);
 }
 
+/*
+ * Whole seconds left before deadline, the timeout of the next call, or
+ * 0 when under one is left and no call may start.  Rounded down, so a
+ * call ends by the deadline, with a tenth of a second of grace, or the
+ * first call would get one second less than http_timeout.
+ */
 static long
-remaining(time_t deadline)
+remaining(const struct timespec *deadline)
 {
-	long	left = (long)(deadline - time(NULL));
+	long	ms = pns_child_ms_left(deadline);
 
-	return left > 1 ? left : 1;
+	return ms > 0 ? (ms + 100) / 1000 : 0;
 }
 
 /* PUTs every wanted type; the first failure stops and is returned. */
 static int
 register_types(const struct pns_config *cfg, const struct pns_platform *p,
     const char *pns_url, const char *handler, const char *wanted,
-    time_t now, time_t deadline, char *done, size_t donesz, char *error,
-    size_t errsz)
+    time_t now, const struct timespec *deadline, char *done, size_t donesz,
+    char *error, size_t errsz)
 {
 	struct pns_http_call	 call;
 	struct pns_buf		 body, reply;
@@ -226,14 +247,21 @@ register_types(const struct pns_config *cfg, const struct pns_platform *p,
 	char			 token[PNS_TOKEN_MAX], type[128];
 	const char		*w = wanted, *end, *text;
 	size_t			 len, o_len = 0;
+	long			 left;
 	int			 rc = -1;
 
 	done[0] = '\0';
+	token[0] = '\0';
 	pns_err_clear(&err);
 	pns_buf_init(&body, 16 * 1024);
 	pns_buf_init(&reply, REPLY_MAX);
-	if (pns_token_get(cfg, p, PNS_SCOPE_NOTICEHANDLERS, now,
-	    remaining(deadline), token, &err) == -1) {
+	if ((left = remaining(deadline)) == 0) {
+		(void)snprintf(error, errsz, "no time left for an access token "
+		    "within http_timeout");
+		goto out;
+	}
+	if (pns_token_get(cfg, p, PNS_SCOPE_NOTICEHANDLERS, now, left, token,
+	    &err) == -1) {
 		(void)snprintf(error, errsz, "access token: %.200s", err.msg);
 		goto out;
 	}
@@ -260,6 +288,11 @@ register_types(const struct pns_config *cfg, const struct pns_platform *p,
 		(void)pns_buf_adds(&body, text, NULL);
 		json_object_put(o);
 
+		if ((left = remaining(deadline)) == 0) {
+			(void)snprintf(error, errsz, "%.60s: no time left "
+			    "within http_timeout", type);
+			goto out;
+		}
 		memset(&call, 0, sizeof(call));
 		call.method = "PUT";
 		call.url = pns_url;
@@ -267,7 +300,7 @@ register_types(const struct pns_config *cfg, const struct pns_platform *p,
 		call.content_type = "application/json";
 		call.body = body.data;
 		call.body_len = body.len;
-		call.timeout = remaining(deadline);
+		call.timeout = left;
 		pns_err_clear(&err);
 		if (pns_http_request(&call, &reply, &err) == -1) {
 			(void)snprintf(error, errsz, "%.60s: %.180s", type, err.msg);
@@ -334,29 +367,66 @@ save_record(const char *dir, const char *name, const struct pns_platform *p,
 	return rc;
 }
 
+/* 1 if the record is of this registration: same URLs, same types. */
+static int
+same_request(struct json_object *rec, const char *pns_url,
+    const char *handler, const char *wanted)
+{
+	const char	*s;
+
+	return rec != NULL &&
+	    (s = pns_json_str(rec, "pns_url")) != NULL && !strcmp(s, pns_url) &&
+	    (s = pns_json_str(rec, "handler")) != NULL && !strcmp(s, handler) &&
+	    (s = pns_json_str(rec, "wanted")) != NULL && !strcmp(s, wanted);
+}
+
+/*
+ * 1 if the record's time key is within window seconds before now.  A
+ * time more than a minute ahead (a clock set back) counts as outside,
+ * so that it cannot hold registration off for good.
+ */
+static int
+recent(struct json_object *rec, const char *key, time_t now, long window)
+{
+	const char	*s;
+	struct tm	 tm;
+	time_t		 at;
+
+	if ((s = pns_json_str(rec, key)) == NULL || strlen(s) != 20)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+		return 0;
+	at = timegm(&tm);
+	return now - at < window && at <= now + 60;
+}
+
 /* 1 if the record shows this exact registration done recently. */
 static int
 up_to_date(struct json_object *rec, const char *pns_url, const char *handler,
     const char *wanted, time_t now, long refresh)
 {
 	const char	*s;
-	struct tm	 tm;
-	time_t		 at;
 
-	if (rec == NULL ||
-	    (s = pns_json_str(rec, "last_error")) == NULL || *s != '\0' ||
-	    (s = pns_json_str(rec, "pns_url")) == NULL || strcmp(s, pns_url) ||
-	    (s = pns_json_str(rec, "handler")) == NULL || strcmp(s, handler) ||
-	    (s = pns_json_str(rec, "wanted")) == NULL || strcmp(s, wanted) ||
-	    (s = pns_json_str(rec, "types")) == NULL || strcmp(s, wanted) ||
-	    (s = pns_json_str(rec, "registered_at")) == NULL ||
-	    strlen(s) != 20)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
-		return 0;
-	at = timegm(&tm);
-	return now - at < refresh && at <= now + 60;
+	return same_request(rec, pns_url, handler, wanted) &&
+	    (s = pns_json_str(rec, "last_error")) != NULL && *s == '\0' &&
+	    (s = pns_json_str(rec, "types")) != NULL && !strcmp(s, wanted) &&
+	    recent(rec, "registered_at", now, refresh);
+}
+
+/*
+ * 1 if this exact registration failed under RETRY_AFTER seconds ago.  A
+ * changed claim or handler URL is another registration and is tried.
+ */
+static int
+backing_off(struct json_object *rec, const char *pns_url,
+    const char *handler, const char *wanted, time_t now)
+{
+	const char	*s;
+
+	return same_request(rec, pns_url, handler, wanted) &&
+	    (s = pns_json_str(rec, "last_error")) != NULL && *s != '\0' &&
+	    recent(rec, "attempted_at", now, RETRY_AFTER);
 }
 
 int
@@ -368,9 +438,9 @@ pns_handlers_sync(const struct pns_config *cfg, const struct pns_platform *p,
 	char			 lock[PNS_FS_PATH_MAX], wanted[1024];
 	struct json_object	*supported, *rec = NULL;
 	struct pns_buf		 handler;
+	struct timespec		 deadline;
 	const char		*pns_url;
-	time_t			 deadline = now + cfg->http_timeout;
-	int			 fd = -1, rc = -1;
+	int			 fd = -1, rc = -1, busy;
 
 	memset(st, 0, sizeof(*st));
 	pns_buf_init(&handler, PNS_URL_MAX);
@@ -384,20 +454,25 @@ pns_handlers_sync(const struct pns_config *cfg, const struct pns_platform *p,
 	wanted_types(cfg, supported, wanted, sizeof(wanted));
 	if (pns_handlers_url(cfg, deployment_id, &handler, err) == -1 ||
 	    record_paths(cfg, p, deployment_id, dir, name, lock, err) == -1 ||
-	    pns_lock(lock, &fd, err) == -1)
+	    (busy = pns_trylock(lock, &fd, err)) == -1)
 		goto out;
 	rc = 0;
+	/* Read after the lock, or unlocked when busy: writes are atomic. */
 	rec = load_record(dir, name);
-	if (wanted[0] == '\0' || up_to_date(rec, pns_url, handler.data, wanted,
-	    now, cfg->handler_refresh)) {
+	if (busy || wanted[0] == '\0' || up_to_date(rec, pns_url, handler.data,
+	    wanted, now, cfg->handler_refresh) || backing_off(rec, pns_url,
+	    handler.data, wanted, now)) {
 		if (rec != NULL)
 			fill_status(rec, st);
+		st->busy = busy;
 		goto out;
 	}
+	/* Set here: the lock and the record are not the platform's time. */
+	pns_child_deadline(&deadline, cfg->http_timeout);
 	st->attempted = 1;
 	copy_str(st->pns_url, sizeof(st->pns_url), pns_url);
 	if (register_types(cfg, p, pns_url, handler.data, wanted, now,
-	    deadline, st->types, sizeof(st->types), st->last_error,
+	    &deadline, st->types, sizeof(st->types), st->last_error,
 	    sizeof(st->last_error)) == 0)
 		pns_iso8601_fmt(now, st->registered_at);
 	else {

@@ -54,6 +54,9 @@ BROKEN_ISSUER = "https://broken-keys.pns-test.example"
 BROKEN_CLIENT = "broken-keys-client"
 
 STATE_TTL = 60          # the least state_ttl docs/config.md allows
+# Seconds after a failed registration before a launch tries it again
+# (docs/launch.md).
+RETRY_AFTER = 300
 TOOL_TITLE = "PNS integration tool"
 
 # Set up once for the module (see setUpModule).
@@ -152,6 +155,25 @@ def handler_record(dep):
             if r.get("deployment_id") == dep.deployment_id]
     assert len(recs) <= 1, recs
     return recs[0] if recs else None
+
+
+def record_path(dep):
+    """The tool's registration record of dep in data_dir/handlers: named
+    by the SHA-256 of issuer, client_id and deployment_id, each ended by
+    a NUL.  Tests age a record by hand rather than wait for minutes."""
+    name = hashlib.sha256(b"".join(
+        f.encode() + b"\0" for f in (ISSUER, dep.client_id,
+                                     dep.deployment_id))).hexdigest()
+    return SRV.data_dir / "handlers" / (name + ".json")
+
+
+def age_record(dep, key, age):
+    """Sets the record's time key to age seconds ago."""
+    path = record_path(dep)
+    rec = json.loads(path.read_text())
+    rec[key] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                             time.gmtime(time.time() - age))
+    path.write_text(json.dumps(rec))
 
 
 def as_set(value):
@@ -288,6 +310,28 @@ def post_launch(flow, cookie=True, fields=None, body=None,
         body = body.encode()
     path = urllib.parse.urlsplit(flow.action).path
     return SRV.request("POST", path, body=body, headers=headers)
+
+
+def launch_together(flows):
+    """POSTs the flows' launches at once, one thread each (bounded);
+    returns (responses, seconds each took)."""
+    results = [None] * len(flows)
+    elapsed = [None] * len(flows)
+    barrier = threading.Barrier(len(flows))
+
+    def go(i):
+        barrier.wait(timeout=30)
+        t0 = time.monotonic()
+        results[i] = post_launch(flows[i])
+        elapsed[i] = time.monotonic() - t0
+
+    threads = [threading.Thread(target=go, args=(i,))
+               for i in range(len(flows))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=slow(60))
+    return results, elapsed
 
 
 def setUpModule():
@@ -1468,15 +1512,8 @@ class T07Registration(LaunchTest):
         self.launch_ok(dep=dep)
         n = len(PF.puts_for(dep))
         self.assertEqual(n, len(TOOL_TYPES))
-        name = hashlib.sha256(b"".join(
-            f.encode() + b"\0" for f in (ISSUER, CLIENT_ID,
-                                         dep.deployment_id))).hexdigest()
-        path = SRV.data_dir / "handlers" / (name + ".json")
-        rec = json.loads(path.read_text())
         for age, sent in ((86400 - 60, 0), (86400 + 60, len(TOOL_TYPES))):
-            rec["registered_at"] = time.strftime(
-                "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - age))
-            path.write_text(json.dumps(rec))
+            age_record(dep, "registered_at", age)
             self.launch_ok(dep=dep)
             later = PF.puts_for(dep)[n:]
             self.assertEqual(len(later), sent, (age, later))
@@ -1503,19 +1540,7 @@ class T07Registration(LaunchTest):
         flows = [self.flow(dep=dep) for _ in range(3)]
         # Each PUT takes a second: the launches overlap.
         PF.put_fault = {"delay": 1.0}
-        results = [None] * len(flows)
-        barrier = threading.Barrier(len(flows))
-
-        def go(i):
-            barrier.wait(timeout=30)
-            results[i] = post_launch(flows[i])
-
-        threads = [threading.Thread(target=go, args=(i,))
-                   for i in range(len(flows))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=slow(60))
+        results, _ = launch_together(flows)
         for r in results:
             self.assertIsNotNone(r)
             self.assert_ok(r)
@@ -1527,7 +1552,8 @@ class T07Registration(LaunchTest):
 
 class T08Faults(LaunchTest):
     """A failed registration never fails the launch: the page says so,
-    the record keeps the error, and the next launch retries."""
+    the record keeps the error, and a launch RETRY_AFTER seconds later
+    retries."""
 
     MARGIN = 4
 
@@ -1550,6 +1576,9 @@ class T08Faults(LaunchTest):
         return text, rec
 
     def retry_succeeds(self, cid, dep):
+        # After a failure the same registration waits RETRY_AFTER
+        # seconds (T08Faults.test_failed_registration_waits): past it.
+        age_record(dep, "attempted_at", RETRY_AFTER + 60)
         n = len(PF.puts_for(dep))
         self.launch_ok(dep=dep, client_id=cid)
         self.assertGreater(len(PF.puts_for(dep)), n, "no retry")
@@ -1656,10 +1685,90 @@ class T08Faults(LaunchTest):
                    timeout=hang + 5)
         self.assertGreaterEqual(time.monotonic() - t0, hang)
         PF.put_fault = None
+        age_record(dep, "attempted_at", RETRY_AFTER + 60)
         n = len(PF.puts_for(dep))
         self.launch_ok(dep=dep, client_id=cid)
         self.assertGreater(len(PF.puts_for(dep)), n, "no retry")
         self.assert_registered(dep)
+
+
+    def test_concurrent_launches_while_token_endpoint_hangs(self):
+        # docs/launch.md promises that a slow platform delays a launch
+        # by at most http_timeout.  Launches of one deployment used to
+        # queue on its lock without limit, each set its deadline before
+        # queueing, and each found the failure of the one before and
+        # asked the hung token endpoint again: with http_timeout 5 and 8
+        # launches at once they took 5, 6, ... 12 s, so a platform that
+        # stops answering (or a peer that stalls it) made every teacher
+        # wait longer the more launched.  Now one launch registers and
+        # the others show the stored status at once.
+        cid = fresh_client("herd")
+        dep = PF.new_deployment(cid)
+        flows = [self.flow(dep=dep, client_id=cid) for _ in range(8)]
+        PF.token_hang = SRV.http_timeout + 3
+        PF.set_token_mode("hang")
+        n_tokens = PF.token_count
+        results, elapsed = launch_together(flows)
+        texts = [self.assert_ok(r) for r in results]
+        self.assertLess(max(elapsed), SRV.http_timeout + slow(1.5), elapsed)
+        # One launch asked for a token; the others neither called nor
+        # waited for it.
+        self.assertEqual(PF.token_count - n_tokens, 1, elapsed)
+        self.assertLess(sorted(elapsed)[-2], slow(SRV.http_timeout / 2),
+                        elapsed)
+        self.assertTrue([t for t in texts if "another launch is "
+                         "registering" in t], elapsed)
+        self.assertEqual(PF.puts_for(dep), [])
+        self.assertTrue(handler_record(dep)["last_error"])
+        wait_until(lambda: all(t.get("done") for t in
+                               PF.token_requests[n_tokens:]),
+                   timeout=PF.token_hang + 30)
+        # The twin: with the endpoint answering again (and the wait after
+        # a failure over) the same launches register, once.
+        PF.set_token_mode("ok")
+        age_record(dep, "attempted_at", RETRY_AFTER + 60)
+        self.retry_succeeds(cid, dep)
+        self.assertEqual(PF.token_count - n_tokens, 2)
+
+    def test_failed_registration_waits_before_the_next_attempt(self):
+        # During an outage every launch asked for a token and PUT again,
+        # and waited up to http_timeout for the answer: the platform got
+        # a call per launch while it was down, and every launch was slow.
+        # After a failure the same registration now waits RETRY_AFTER
+        # seconds (the record is aged by hand); a launch inside the
+        # window shows the stored error without calling the platform.
+        cid = fresh_client("backoff")
+        dep = PF.new_deployment(cid)
+        PF.set_token_mode("500")
+        _, rec = self.failing_launch(cid, dep)
+        n = PF.token_count
+        for age in (0, RETRY_AFTER - 60):
+            age_record(dep, "attempted_at", age)
+            _, later = self.failing_launch(cid, dep)
+            self.assertEqual(PF.token_count, n, age)
+            self.assertEqual(later["last_error"], rec["last_error"])
+        # The twin: past the window the launch tries again (and fails,
+        # the platform being still down).
+        age_record(dep, "attempted_at", RETRY_AFTER + 60)
+        self.failing_launch(cid, dep)
+        self.assertEqual(PF.token_count, n + 1)
+        # Another registration (here, fewer types) is not held off.
+        hello_only = {L.CLAIM_PNS: PF.pns_claim(dep, types=[HELLO])}
+        f = self.flow(dep=dep, client_id=cid, claims=hello_only)
+        self.assert_ok(post_launch(f))
+        self.assertEqual(PF.token_count, n + 2)
+        self.assertEqual(handler_record(dep)["wanted"], HELLO)
+        self.assertEqual(PF.puts_for(dep), [])
+        # The administrator's way past the wait (docs/pnsctl.md): once
+        # the platform is back, pnsctl handlers sync clears the error and
+        # the next launch registers at once.
+        PF.set_token_mode("ok")
+        res = SRV.pnsctl("handlers", "sync", dep.deployment_id, check=False)
+        self.assertEqual(res.returncode, 0, res)
+        self.assertFalse(handler_record(dep)["last_error"])
+        self.launch_ok(dep=dep, client_id=cid, claims=hello_only)
+        self.assert_registered(dep, [HELLO])
+        self.assertFalse(handler_record(dep)["last_error"])
 
 
 class T09Pnsctl(LaunchTest):
