@@ -56,6 +56,13 @@ int	pns_child_spawn(pid_t *pid, const char *path, char *const argv[],
 void	pns_child_deadline(struct timespec *deadline, long seconds);
 /* Milliseconds left until deadline, 0 or less once it has passed. */
 long	pns_child_ms_left(const struct timespec *deadline);
+/*
+ * Whole seconds left until deadline, as the timeout of a call that must
+ * end by it (libcurl's are in seconds), or 0 when under one is left and
+ * no call should start.  Rounded down, with a tenth of a second of
+ * grace, or a call made at once would get a second less than asked.
+ */
+long	pns_child_s_left(const struct timespec *deadline);
 
 /*
  * Writes len bytes of buf to fd (non-blocking), or reads len bytes from

@@ -60,6 +60,9 @@ int	pns_lock(const char *path, int *fd, struct pns_err *err);
  * must not queue behind a holder that may keep the lock as long.
  */
 int	pns_trylock(const char *path, int *fd, struct pns_err *err);
+/* As pns_trylock, waiting up to ms milliseconds for the holder. */
+int	pns_lock_wait(const char *path, long ms, int *fd,
+	    struct pns_err *err);
 void	pns_unlock(int fd);
 
 /*

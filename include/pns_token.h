@@ -9,7 +9,8 @@
  *
  * Tokens are cached in data_dir/tokens until 60 seconds before they
  * expire, shared by every process; a lock makes concurrent processes
- * fetch once.
+ * fetch once, and a process waits for that lock only within its own
+ * timeout.
  */
 #ifndef PNS_TOKEN_H
 #define PNS_TOKEN_H
@@ -26,7 +27,9 @@
 
 /*
  * Puts a token for scope at platform p in out (PNS_TOKEN_MAX bytes),
- * from the cache or from the token endpoint; timeout bounds the fetch.
+ * from the cache or from the token endpoint.  timeout (seconds) bounds
+ * the whole call: the wait for another process fetching the same token
+ * and the fetch.
  */
 int	pns_token_get(const struct pns_config *cfg, const struct pns_platform *p,
 	    const char *scope, time_t now, long timeout, char *out,

@@ -141,6 +141,14 @@ pns_child_ms_left(const struct timespec *deadline)
 	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
+long
+pns_child_s_left(const struct timespec *deadline)
+{
+	long	ms = pns_child_ms_left(deadline);
+
+	return ms > 0 ? (ms + 100) / 1000 : 0;
+}
+
 /* pns_child_write when wbuf is set, else pns_child_read into rbuf. */
 static size_t
 xfer(int fd, const char *wbuf, char *rbuf, size_t len,

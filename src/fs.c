@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pns_fs.h"
@@ -267,38 +268,61 @@ pns_mkdir(const char *dir, struct pns_err *err)
 	return 0;
 }
 
-/* flock(op) on path (created 0600): 0 held, 1 busy (LOCK_NB), -1 error. */
+/* How often a lock that is busy is looked at again, in milliseconds. */
+#define LOCK_NAP_MS	20
+
+/*
+ * flock on path (created 0600), waiting without limit when ms < 0, else
+ * at most ms milliseconds: 0 held, 1 busy, -1 error.  flock has no
+ * timeout of its own, and an alarm would be a signal handler in a
+ * library, so a bounded wait asks again every LOCK_NAP_MS.
+ */
 static int
-lock_file(const char *path, int op, int *fd, struct pns_err *err)
+lock_file(const char *path, long ms, int *fd, struct pns_err *err)
 {
-	int	busy;
+	struct timespec	start, now, nap = { 0, LOCK_NAP_MS * 1000000L };
+	int		op = ms < 0 ? LOCK_EX : LOCK_EX | LOCK_NB, rc = 1;
 
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (*fd == -1)
 		return pns_err_sys(err, "open %s", path);
-	while (flock(*fd, op) == -1) {
+	(void)clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(*fd, op) == 0)
+			return 0;
 		if (errno == EINTR)
 			continue;
-		busy = errno == EWOULDBLOCK;
-		if (!busy)
-			pns_err_sys(err, "flock %s", path);
-		(void)close(*fd);
-		*fd = -1;
-		return busy ? 1 : -1;
+		if (errno != EWOULDBLOCK) {
+			rc = pns_err_sys(err, "flock %s", path);
+			break;
+		}
+		(void)clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000 >= ms)
+			break;
+		(void)nanosleep(&nap, NULL);
 	}
-	return 0;
+	(void)close(*fd);
+	*fd = -1;
+	return rc;
 }
 
 int
 pns_lock(const char *path, int *fd, struct pns_err *err)
 {
-	return lock_file(path, LOCK_EX, fd, err);
+	return lock_file(path, -1, fd, err);
 }
 
 int
 pns_trylock(const char *path, int *fd, struct pns_err *err)
 {
-	return lock_file(path, LOCK_EX | LOCK_NB, fd, err);
+	return lock_file(path, 0, fd, err);
+}
+
+int
+pns_lock_wait(const char *path, long ms, int *fd, struct pns_err *err)
+{
+	return lock_file(path, ms < 0 ? 0 : ms, fd, err);
 }
 
 void

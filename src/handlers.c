@@ -2,7 +2,8 @@
 /*
  * Notice-handler registration; see pns_handlers.h.  A slow platform
  * delays a launch by at most http_timeout seconds: the whole
- * registration (token and PUTs) runs against one deadline, set once the
+ * registration (the token, with any wait for another process fetching
+ * it, and the PUTs) runs against one deadline, set once the
  * deployment's lock is held, and no call is started with less than a
  * second left.  The lock is taken without waiting: a launch that finds
  * another registering the same deployment shows the stored status and
@@ -219,20 +220,6 @@ reply_error(const struct pns_buf *reply, long status, char *out, size_t size)
 	json_object_put(o);
 }
 
-/*
- * Whole seconds left before deadline, the timeout of the next call, or
- * 0 when under one is left and no call may start.  Rounded down, so a
- * call ends by the deadline, with a tenth of a second of grace, or the
- * first call would get one second less than http_timeout.
- */
-static long
-remaining(const struct timespec *deadline)
-{
-	long	ms = pns_child_ms_left(deadline);
-
-	return ms > 0 ? (ms + 100) / 1000 : 0;
-}
-
 /* PUTs every wanted type; the first failure stops and is returned. */
 static int
 register_types(const struct pns_config *cfg, const struct pns_platform *p,
@@ -255,7 +242,7 @@ register_types(const struct pns_config *cfg, const struct pns_platform *p,
 	pns_err_clear(&err);
 	pns_buf_init(&body, 16 * 1024);
 	pns_buf_init(&reply, REPLY_MAX);
-	if ((left = remaining(deadline)) == 0) {
+	if ((left = pns_child_s_left(deadline)) == 0) {
 		(void)snprintf(error, errsz, "no time left for an access token "
 		    "within http_timeout");
 		goto out;
@@ -288,7 +275,7 @@ register_types(const struct pns_config *cfg, const struct pns_platform *p,
 		(void)pns_buf_adds(&body, text, NULL);
 		json_object_put(o);
 
-		if ((left = remaining(deadline)) == 0) {
+		if ((left = pns_child_s_left(deadline)) == 0) {
 			(void)snprintf(error, errsz, "%.60s: no time left "
 			    "within http_timeout", type);
 			goto out;

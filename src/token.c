@@ -10,6 +10,7 @@
 #include <jwt.h>
 #include <openssl/crypto.h>
 
+#include "pns_child.h"
 #include "pns_dl.h"
 #include "pns_form.h"
 #include "pns_fs.h"
@@ -206,24 +207,39 @@ pns_token_get(const struct pns_config *cfg, const struct pns_platform *p,
     struct pns_err *err)
 {
 	struct json_object	*o;
+	struct timespec		 deadline;
 	char			 dir[PNS_FS_PATH_MAX], name[80];
 	char			 lock[PNS_FS_PATH_MAX];
 	const char		*text;
 	double			 expires;
-	int			 fd = -1, rc = -1;
+	long			 left;
+	int			 fd = -1, rc = -1, busy;
 
 	if (cache_paths(cfg, p, scope, dir, name, lock, err) == -1)
 		return -1;
 	if (cached(dir, name, now, out) == 0)
 		return 0;
-	if (pns_lock(lock, &fd, err) == -1)
+	/*
+	 * Another process may be fetching: wait for it, but within timeout,
+	 * or a caller with a deadline (a launch) would add the other's
+	 * whole fetch, against an endpoint that may hang, to its own.
+	 */
+	pns_child_deadline(&deadline, timeout);
+	if ((busy = pns_lock_wait(lock, timeout * 1000, &fd, err)) == -1)
 		return -1;
+	if (busy)
+		return pns_err_set(err, PNS_ENET, "another process is still "
+		    "fetching a token");
 	/* Another process may have fetched while we waited for the lock. */
 	if (cached(dir, name, now, out) == 0) {
 		rc = 0;
 		goto out;
 	}
-	if (fetch(cfg, p, scope, now, timeout, out, &expires, err) == -1)
+	if ((left = pns_child_s_left(&deadline)) == 0) {
+		pns_err_set(err, PNS_ENET, "no time left to fetch a token");
+		goto out;
+	}
+	if (fetch(cfg, p, scope, now, left, out, &expires, err) == -1)
 		goto out;
 	if ((o = json_object_new_object()) != NULL) {
 		json_object_object_add(o, "access_token",

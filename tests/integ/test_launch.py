@@ -1730,6 +1730,38 @@ class T08Faults(LaunchTest):
         self.retry_succeeds(cid, dep)
         self.assertEqual(PF.token_count - n_tokens, 2)
 
+    def test_deployments_sharing_a_hung_token_endpoint(self):
+        # The deployments of one registration share its access token: a
+        # cache and a lock in data_dir/tokens.  A launch waited for that
+        # lock without limit, then asked the token endpoint itself: with
+        # the endpoint hung, launches of three deployments at once took
+        # http_timeout, twice and three times that.  Each now waits for
+        # the lock only as long as its own deadline allows.
+        cid = fresh_client("shared")
+        deps = [PF.new_deployment(cid) for _ in range(3)]
+        flows = [self.flow(dep=d, client_id=cid) for d in deps]
+        PF.token_hang = SRV.http_timeout + 3
+        PF.set_token_mode("hang")
+        n_tokens = PF.token_count
+        results, elapsed = launch_together(flows)
+        for r in results:
+            self.assert_ok(r)
+        self.assertLess(max(elapsed), SRV.http_timeout + slow(1.5), elapsed)
+        for d in deps:
+            self.assertTrue(handler_record(d)["last_error"], d)
+            self.assertEqual(PF.puts_for(d), [])
+        wait_until(lambda: all(t.get("done") for t in
+                               PF.token_requests[n_tokens:]),
+                   timeout=PF.token_hang + 30)
+        # The twin: with the endpoint answering, each deployment
+        # registers, and the token fetched for the first serves all.
+        PF.set_token_mode("ok")
+        before = len([t for t in PF.tokens_for(cid) if t.get("ok")])
+        for d in deps:
+            self.retry_succeeds(cid, d)
+        self.assertEqual(len([t for t in PF.tokens_for(cid)
+                              if t.get("ok")]), before + 1)
+
     def test_failed_registration_waits_before_the_next_attempt(self):
         # During an outage every launch asked for a token and PUT again,
         # and waited up to http_timeout for the answer: the platform got

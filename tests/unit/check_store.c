@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pns_commit.h"
@@ -283,6 +284,58 @@ START_TEST(trylock_does_not_wait)
 	ck_assert_int_eq(pns_trylock(missing, &fd, &err), -1);
 	ck_assert_int_eq(fd, -1);
 	ck_assert_int_eq(err.code, PNS_ESYS);
+}
+END_TEST
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec	t;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void *
+unlock_later(void *arg)
+{
+	struct timespec	nap = { 0, 150 * 1000000L };
+
+	(void)nanosleep(&nap, NULL);
+	pns_unlock(*(int *)arg);
+	return NULL;
+}
+
+/*
+ * A process fetching a token must wait for another fetching it, but
+ * only within its own deadline (the token endpoint may hang): the wait
+ * ends busy after about ms, and (the twin) with the lock as soon as the
+ * holder lets go, well before ms.
+ */
+START_TEST(lock_wait_is_bounded)
+{
+	char		path[PNS_FS_PATH_MAX];
+	struct timespec	t0;
+	pthread_t	tid;
+	int		held = -1, fd = 123;
+	long		ms;
+
+	(void)snprintf(path, sizeof(path), "%s/w.lock", dir);
+	ck_assert_int_eq(pns_lock(path, &held, NULL), 0);
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(pns_lock_wait(path, 300, &fd, NULL), 1);
+	ms = ms_since(&t0);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_msg(ms >= 300 && ms < 2000, "waited %ld ms", ms);
+	ck_assert_int_eq(pthread_create(&tid, NULL, unlock_later, &held), 0);
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(pns_lock_wait(path, 10000, &fd, NULL), 0);
+	ms = ms_since(&t0);
+	ck_assert_int_eq(pthread_join(tid, NULL), 0);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_msg(ms >= 100 && ms < 5000, "waited %ld ms", ms);
+	pns_unlock(fd);
 }
 END_TEST
 
@@ -1603,6 +1656,7 @@ store_suite(void)
 	tcase_add_test(tc, atomic_write_is_not_in_place);
 	tcase_add_test(tc, atomic_write_missing_dir);
 	tcase_add_test(tc, trylock_does_not_wait);
+	tcase_add_test(tc, lock_wait_is_bounded);
 	tcase_add_test(tc, exclusive_create_once);
 	tcase_add_test(tc, exclusive_create_each_way);
 	tcase_add_test(tc, read_file_bounds);
