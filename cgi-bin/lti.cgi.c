@@ -349,8 +349,8 @@ handlers_section(struct pns_buf *b, const struct req *q,
 		    "notice service in this launch" : "not registered");
 	else {
 		if (hs->busy)
-			row(b, "Status", "another launch is registering the "
-			    "handlers now");
+			row(b, "Status", "another launch (or pnsctl) is "
+			    "updating the registration now");
 		row(b, "Registered types", hs->types);
 		row(b, "Registered at", hs->registered_at);
 		row(b, "Last error", hs->last_error);

@@ -24,7 +24,7 @@
 struct pns_handlers_status {
 	int	 registered;		/* some types are registered */
 	int	 attempted;		/* a registration ran in this call */
-	int	 busy;			/* another process was registering */
+	int	 busy;			/* another process held the record */
 	char	 types[1024];		/* registered types, space-separated */
 	char	 registered_at[21];
 	char	 last_error[256];
