@@ -438,6 +438,17 @@ pns_handlers_sync(const struct pns_config *cfg, const struct pns_platform *p,
 		    "without a usable URL or notice_types_supported");
 		goto out;
 	}
+	/*
+	 * The notice-handler access token, a bearer credential, goes to that
+	 * URL, which the launch names: never in clear text for a platform
+	 * whose token endpoint is https.
+	 */
+	if (strncmp(p->token_url, "https://", 8) == 0 &&
+	    strncmp(pns_url, "https://", 8) != 0) {
+		pns_err_set(err, PNS_EINVAL, "platformnotificationservice URL "
+		    "is not https, while the platform's token endpoint is");
+		goto out;
+	}
 	wanted_types(cfg, supported, wanted, sizeof(wanted));
 	if (pns_handlers_url(cfg, deployment_id, &handler, err) == -1 ||
 	    record_paths(cfg, p, deployment_id, dir, name, lock, err) == -1 ||

@@ -1660,6 +1660,36 @@ class T08Faults(LaunchTest):
     def test_put_500(self):
         self.check_put_fault(500)
 
+    def test_pns_url_over_http_for_a_https_platform(self):
+        # The tool sends its notice-handler access token, a bearer
+        # credential, to the PNS URL the launch names, and checked only
+        # that it was http or https: a launch naming an http URL had the
+        # token of a platform reached over https sent in clear text.
+        # Where the platform's token endpoint is https, the PNS URL must
+        # be too.  (Nothing listens at this token endpoint: the twin's
+        # registration fails there, which shows it got past the check.)
+        cid = "pns-tls-%s" % uuid.uuid4().hex[:8]
+        PF.add_client(cid)
+        SRV.add_platform(ISSUER, cid, PF.jwks_url, [], auth_url=PF.auth_url,
+                         token_url="https://127.0.0.1:1/token")
+        dep = PF.new_deployment(cid)
+        tokens = PF.token_count
+        f, resp = self.launch(dep=dep, client_id=cid)
+        text = self.assert_ok(resp)
+        self.assertIn("is not https", html.unescape(text))
+        self.assertIsNone(handler_record(dep), SRV.handlers())
+        self.assertEqual(PF.puts_for(dep), [])
+        self.assertEqual(PF.token_count, tokens)
+        # The twin: an https PNS URL is taken, and the registration goes
+        # on to the token endpoint.
+        f, resp = self.launch(dep=dep, client_id=cid, claims={
+            L.CLAIM_PNS: PF.pns_claim(dep, url="https://127.0.0.1:1/pns")})
+        self.assert_ok(resp)
+        rec = handler_record(dep)
+        self.assertIsNotNone(rec, SRV.handlers())
+        self.assertIn("access token", rec["last_error"])
+        self.assertEqual(PF.puts_for(dep), [])
+
     def test_unknown_pns_deployment_404(self):
         dep = PF.new_deployment()
         ghost = PF.pns_url(999999)
