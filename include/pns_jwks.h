@@ -11,6 +11,13 @@
  * and whatever an attacker sends, so unknown kids cannot turn the tool
  * into a traffic amplifier against the platform.  A stale copy is still
  * used when a refresh fails.
+ *
+ * A kid is unknown for good only when it is missing after a fetch tried
+ * since the token came (by that lookup, or for an earlier token of the
+ * same round).  One missing from a copy the interval kept from being
+ * refreshed is worth a retry: that copy may predate the rotation that
+ * brought the kid, and whoever sent a made-up kid a moment before may
+ * have opened the interval.
  */
 #ifndef PNS_JWKS_H
 #define PNS_JWKS_H
@@ -34,6 +41,7 @@ struct pns_jwks_entry {
 	ino_t			ino;		/* identity of that file */
 	time_t			used;		/* for eviction */
 	unsigned long		checked;	/* round of the last check */
+	unsigned long		tried;		/* round of its own last fetch */
 };
 
 /* Entries are allocated as key sets are first used: every thread of a
@@ -56,7 +64,8 @@ void	pns_jwks_cache_release(struct pns_jwks_cache *c);
 /*
  * Finds the key kid of the key set at jwks_url, refreshing as described
  * above.  *pkey is borrowed from the cache and valid until the next call.
- * Returns PNS_V_OK, PNS_V_UNKNOWN_KID or PNS_V_JWKS_UNAVAILABLE.
+ * Returns PNS_V_OK, PNS_V_UNKNOWN_KID, PNS_V_UNKNOWN_KID_RETRY (not
+ * fetched again yet: transient) or PNS_V_JWKS_UNAVAILABLE.
  */
 enum pns_verdict pns_jwks_find(struct pns_jwks_cache *c,
 	    const char *jwks_url, const char *kid, time_t now,

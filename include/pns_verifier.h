@@ -50,8 +50,9 @@ void	pns_verifier_round(struct pns_verifier *v);
 /*
  * Loads the platform of c into v->platform and verifies the signature of
  * jws with its key kid.  Returns PNS_V_OK, PNS_V_UNKNOWN_PLATFORM,
- * PNS_V_UNKNOWN_KID, PNS_V_JWKS_UNAVAILABLE, PNS_V_BAD_SIGNATURE or
- * PNS_V_STORAGE (the platform file could not be read).
+ * PNS_V_UNKNOWN_KID, PNS_V_UNKNOWN_KID_RETRY, PNS_V_JWKS_UNAVAILABLE,
+ * PNS_V_BAD_SIGNATURE or PNS_V_STORAGE (the platform file could not be
+ * read).
  */
 enum pns_verdict pns_verify_signature(struct pns_verifier *v,
 	    const struct pns_jws *jws, const struct pns_claims *c, time_t now);

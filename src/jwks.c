@@ -64,6 +64,7 @@ entry_for(struct pns_jwks_cache *c, const char *hash)
 	victim->fetched_at = 0;
 	victim->ino = 0;
 	victim->checked = 0;
+	victim->tried = 0;
 	return victim;
 }
 
@@ -146,9 +147,12 @@ out:
 /*
  * Refreshes e from the platform unless some process tried within the
  * refetch interval.  Holding the lock while fetching makes concurrent
- * processes wait for one fetch and then read its result.
+ * processes wait for one fetch and then read its result.  Returns 1 if
+ * this call tried a fetch, 0 if it did not (held back by the interval,
+ * or the cache could not be locked): a kid missing then may only be
+ * missing from an old copy.
  */
-static void
+static int
 refresh(struct pns_jwks_cache *c, struct pns_jwks_entry *e, const char *url,
     time_t now, int force)
 {
@@ -156,13 +160,13 @@ refresh(struct pns_jwks_cache *c, struct pns_jwks_entry *e, const char *url,
 	char		attempt[PNS_FS_PATH_MAX], lock[PNS_FS_PATH_MAX];
 	struct pns_err	err;
 	time_t		last;
-	int		fd = -1;
+	int		fd = -1, tried = 0;
 
 	pns_err_clear(&err);
 	if (paths(c, e->hash, dir, file, attempt, lock, &err) == -1 ||
 	    pns_lock(lock, &fd, &err) == -1) {
 		pns_log(PNS_LOG_ERROR, "key set cache: %s", err.msg);
-		return;
+		return 0;
 	}
 	last = pns_mtime(attempt);
 	if (pns_mtime(file) > last)
@@ -170,6 +174,7 @@ refresh(struct pns_jwks_cache *c, struct pns_jwks_entry *e, const char *url,
 	if (force || last == 0 || now - last >= c->cfg->jwks_refetch_interval ||
 	    last > now) {
 		pns_touch(attempt);
+		tried = 1;
 		if (fetch(c, url, dir, e->hash, &err) == -1)
 			pns_log(PNS_LOG_WARN, "fetching key set %s: %s", url,
 			    err.msg);
@@ -178,6 +183,7 @@ refresh(struct pns_jwks_cache *c, struct pns_jwks_entry *e, const char *url,
 	}
 	(void)load_disk(e, file, c->cfg->jwks_max_bytes);
 	pns_unlock(fd);
+	return tried;
 }
 
 /*
@@ -204,6 +210,7 @@ pns_jwks_find(struct pns_jwks_cache *c, const char *jwks_url,
 	struct pns_jwks_entry	*e;
 	char			 hash[65];
 	const char		*f[1] = { jwks_url };
+	int			 tried;
 
 	*pkey = NULL;
 	pns_hash_fields(hash, 1, f);
@@ -220,10 +227,23 @@ pns_jwks_find(struct pns_jwks_cache *c, const char *jwks_url,
 	if (e->keys.n > 0 && now - e->fetched_at < c->cfg->jwks_max_age &&
 	    (*pkey = pns_keyset_find(&e->keys, kid)) != NULL)
 		return PNS_V_OK;
-	refresh(c, e, jwks_url, now, 0);
+	/* A fetch tried for an earlier token of this round came after
+	 * this one arrived, as one of this call would. */
+	if ((tried = refresh(c, e, jwks_url, now, 0)))
+		e->tried = c->round;
+	else if (c->round != 0 && e->tried == c->round)
+		tried = 1;
 	if ((*pkey = pns_keyset_find(&e->keys, kid)) != NULL)
 		return PNS_V_OK;
-	return e->keys.n > 0 ? PNS_V_UNKNOWN_KID : PNS_V_JWKS_UNAVAILABLE;
+	if (e->keys.n == 0)
+		return PNS_V_JWKS_UNAVAILABLE;
+	/*
+	 * Only a kid missing after a fetch is unknown for good.  Held back
+	 * by the interval, the copy may predate a rotation (anyone can have
+	 * opened the interval with a made-up kid): the sender is to retry,
+	 * and a retry after the interval fetches.
+	 */
+	return tried ? PNS_V_UNKNOWN_KID : PNS_V_UNKNOWN_KID_RETRY;
 }
 
 int

@@ -18,6 +18,7 @@ static const char *const names[PNS_V__MAX] = {
 	"bad_notice",		/* PNS_V_BAD_NOTICE */
 	"unknown_platform",	/* PNS_V_UNKNOWN_PLATFORM */
 	"unknown_kid",		/* PNS_V_UNKNOWN_KID */
+	"unknown_kid_retry",	/* PNS_V_UNKNOWN_KID_RETRY */
 	"jwks_unavailable",	/* PNS_V_JWKS_UNAVAILABLE */
 	"bad_signature",	/* PNS_V_BAD_SIGNATURE */
 	"unknown_deployment",	/* PNS_V_UNKNOWN_DEPLOYMENT */
@@ -43,5 +44,6 @@ pns_verdict_str(enum pns_verdict v)
 int
 pns_verdict_transient(enum pns_verdict v)
 {
-	return v == PNS_V_JWKS_UNAVAILABLE || v == PNS_V_STORAGE;
+	return v == PNS_V_UNKNOWN_KID_RETRY || v == PNS_V_JWKS_UNAVAILABLE ||
+	    v == PNS_V_STORAGE;
 }

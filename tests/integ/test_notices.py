@@ -54,6 +54,9 @@ SEED_KID = "2025-02-01T01:16:43Z_3018685d-05b7-43cb-b865-027eec352714"
 # A platform whose key set URL answers 404: its notices cannot be checked.
 BROKEN_ISSUER = "https://broken-keys.pns-test.example"
 
+# The refusals that make the answer 503 (docs/receiver.md).
+TRANSIENT = ("unknown_kid_retry", "jwks_unavailable", "storage")
+
 # Set up once for the module (see setUpModule).
 PF = None           # the test platform
 SRV = None          # lighttpd + notices.fcgi
@@ -131,8 +134,14 @@ class ReceiverTest(unittest.TestCase):
 
     def post_entries(self, entries, status=200, path=None):
         """POSTs {"notices": entries} and returns the per-entry answers,
-        after checking the HTTP status and the shape of the answer."""
+        after checking the HTTP status (None: the one that goes with the
+        answers, 503 if one is a transient refusal, else 200) and the
+        shape of the answer."""
         resp = SRV.post({"notices": entries}, path=path)
+        if status is None:
+            status = 503 if any(a.get("error") in TRANSIENT
+                                for a in (resp.json or {}).get(
+                                    "notices", [])) else 200
         self.assertEqual(resp.status, status, resp)
         self.assertIsNotNone(resp.json, resp)
         self.assertEqual(len(resp.json["notices"]), len(entries), resp)
@@ -150,6 +159,20 @@ class ReceiverTest(unittest.TestCase):
         self.assertEqual(set(answer), {"status", "error"}, answer)
         self.assertEqual(self.snapshot(), before, "a rejection stored data")
         return answer["error"]
+
+    def assert_unknown_kid(self, entry):
+        """entry is refused unknown_kid, which is final only once the key
+        set was fetched for it.  Another test may have fetched the set
+        within jwks_refetch_interval: then the answer is unknown_kid_retry
+        in a 503, and the entry is sent again past the interval, as a
+        platform that retries would."""
+        resp = SRV.post({"notices": [entry]})
+        if resp.status == 503:
+            self.assertEqual(resp.json["notices"],
+                             [{"status": "rejected",
+                               "error": "unknown_kid_retry"}], resp)
+            time.sleep(H.JWKS_REFETCH_INTERVAL + 1.5)
+        self.assert_rejected(entry, "unknown_kid")
 
     def assert_accepted(self, token, entry=None, path=None):
         """The token is accepted, its notice id echoed, and it is stored
@@ -867,9 +890,8 @@ class T08Signature(ReceiverTest):
         self.assert_accepted(".".join([head, payload, sig]))
 
     def test_unknown_kid(self):
-        self.assert_rejected(PF.mint(header={"kid": "no-such-kid-" +
-                                             uuid.uuid4().hex}),
-                             "unknown_kid")
+        self.assert_unknown_kid(PF.mint(header={"kid": "no-such-kid-" +
+                                                uuid.uuid4().hex}))
         self.assert_accepted(PF.mint())
 
 
@@ -930,9 +952,8 @@ class T10Canvas(ReceiverTest):
 
     def test_seed_kid_on_a_fresh_token(self):
         # Current claims but Canvas's kid: its key is not in our set.
-        self.assert_rejected(PF.mint(claims=canvas_claims(),
-                                     header={"kid": SEED_KID}),
-                             "unknown_kid")
+        self.assert_unknown_kid(PF.mint(claims=canvas_claims(),
+                                        header={"kid": SEED_KID}))
         self.assert_accepted(PF.mint(claims=canvas_claims()))
 
     def test_seed_claims_resigned_by_the_test_platform(self):
@@ -971,25 +992,91 @@ class T11KeyRotation(ReceiverTest):
         self.assert_accepted(PF.mint(kid=new_kid))
         self.assertEqual(PF.fetch_count, after_rotation)
 
-        # Unknown kids, repeated: one refetch per interval at most.
+        # Unknown kids, repeated: one refetch per interval at most.  A
+        # kid missing after a refetch is final (200); one the interval
+        # kept from being refetched is to be retried (503).
         self.wait_past_refetch_interval()
         start = time.monotonic()
         before = PF.fetch_count
         same = "rotated-away-" + uuid.uuid4().hex
         kids = [same, same, same] + ["never-" + uuid.uuid4().hex
                                      for _ in range(3)]
+        finals = []
         for kid in kids:
-            self.assert_rejected(PF.mint(header={"kid": kid}), "unknown_kid")
+            code = self.assert_rejected(
+                PF.mint(header={"kid": kid}),
+                ("unknown_kid", "unknown_kid_retry"),
+                status=None)
+            finals.append(code == "unknown_kid")
         windows = int((time.monotonic() - start) // self.interval)
         rise = PF.fetch_count - before
         self.assertGreaterEqual(rise, 1, "unknown kid never refetched")
         self.assertLessEqual(rise, 1 + windows,
                              "%d fetches for %d unknown kids" %
                              (rise, len(kids)))
+        self.assertTrue(finals[0], "first unknown kid past the interval")
+        self.assertEqual(finals.count(True), rise,
+                         "unknown_kid without a fetch for it")
         self.assert_accepted(PF.mint(kid=new_kid))
         # The keys published before the rotation are still good.
         for key in PF.jwks()["keys"]:
             self.assert_accepted(PF.mint(kid=key["kid"]))
+
+    def test_made_up_kid_does_not_drop_a_rotated_key(self):
+        # A token with the public iss and aud and a made-up kid makes the
+        # tool refetch the key set, and no fetch follows for the rest of
+        # jwks_refetch_interval.  A genuine notice signed with a key the
+        # platform rotated in just then used to be answered unknown_kid
+        # in a 200, a final refusal: Canvas does not retry, so the notice
+        # was lost, and whoever repeats a made-up kid once per interval
+        # keeps that window open.  Not refetched for it, the kid is only
+        # missing from a copy that may predate the rotation: the answer
+        # is now 503 with unknown_kid_retry, still without a fetch (the
+        # rate limit stands), and the retry past the interval fetches
+        # the new key and accepts the notice.
+        self.assert_accepted(PF.mint())
+        self.wait_past_refetch_interval()
+        start = time.monotonic()
+        before = PF.fetch_count
+        # The twin: a kid still missing right after a refetch is final.
+        self.assert_rejected(PF.mint(header={"kid": "made-up-" +
+                                             uuid.uuid4().hex}),
+                             "unknown_kid")
+        self.assertEqual(PF.fetch_count, before + 1)
+        token = PF.mint(kid=PF.add_key())
+        resp = SRV.post({"notices": [token]})
+        # Mtimes are whole seconds: the interval may end a second early.
+        if time.monotonic() - start >= self.interval - 1:
+            self.skipTest("too slow to post within the refetch interval")
+        self.assertEqual(resp.status, 503, resp)
+        self.assertEqual(resp.json["notices"],
+                         [{"status": "rejected",
+                           "error": "unknown_kid_retry"}])
+        self.assertEqual(PF.fetch_count, before + 1,
+                         "the refetch interval was not kept")
+        self.assertEqual(self.stored_with_id(notice_id(token)), [])
+        # The platform retries past the interval.
+        self.wait_past_refetch_interval()
+        self.assert_accepted(token)
+        self.assertEqual(PF.fetch_count, before + 2)
+
+    def test_made_up_kid_twice_in_one_batch_is_final(self):
+        # The refetch made for the first of two notices naming the same
+        # missing kid came after the whole batch arrived, so the second
+        # is unknown for good too.  Were it unknown_kid_retry, the batch
+        # would be answered 503 on every retry, for ever.  The good
+        # notice beside them is accepted.
+        self.wait_past_refetch_interval()
+        before = PF.fetch_count
+        kid = "made-up-" + uuid.uuid4().hex
+        good = PF.mint()
+        answers = self.post_entries([PF.mint(header={"kid": kid}), good,
+                                     PF.mint(header={"kid": kid})])
+        self.assertEqual(answers, [
+            {"status": "rejected", "error": "unknown_kid"},
+            {"status": "accepted", "id": notice_id(good)},
+            {"status": "rejected", "error": "unknown_kid"}])
+        self.assertEqual(PF.fetch_count, before + 1)
 
 
 class T12Http(ReceiverTest):

@@ -138,7 +138,9 @@ END_TEST
 START_TEST(certification_known_bad)
 {
 	ck_assert_int_eq(launch(NULL, NULL, NULL), PNS_V_NO_KID);
-	ck_assert_int_eq(launch("k9", NULL, NULL), PNS_V_UNKNOWN_KID);
+	/* The key set was cached by setup a moment ago, too recently to
+	 * fetch it again: refused for now, to be retried (pns_jwks.h). */
+	ck_assert_int_eq(launch("k9", NULL, NULL), PNS_V_UNKNOWN_KID_RETRY);
 	ck_assert_int_eq(launch("k1", "aud", "\"c2\""), PNS_V_UNKNOWN_PLATFORM);
 	ck_assert_int_eq(launch("k1", "aud", "[\"c1\",\"c2\"]"), PNS_V_BAD_AZP);
 	ck_assert_int_eq(launch("k1", "azp", "\"c2\""), PNS_V_BAD_AZP);

@@ -506,36 +506,87 @@ START_TEST(stale_key_set_still_used)
 END_TEST
 
 /*
- * Unknown kids cannot turn the tool into a traffic amplifier: a token
- * naming a kid the cached set lacks triggers a refetch at most once per
- * jwks_refetch_interval (pns_jwks.h), however many such tokens come.
- * The attempt stamp's mtime shows whether a fetch was tried.
+ * A 60 s refetch interval, a cached key set fetched long ago and the last
+ * fetch tried at "at"; the attempt stamp's path into attempt.
  */
-START_TEST(unknown_kid_refetch_rate_limited)
+static void
+last_try_at(time_t at, char *attempt, size_t size)
 {
-	struct claims	good = { 0 };
-	char		path[PNS_FS_PATH_MAX], attempt[PNS_FS_PATH_MAX];
-	int		fd;
-	long		i;
+	char	path[PNS_FS_PATH_MAX];
+	int	fd;
 
 	jwks_path(".json", path, sizeof(path));
-	jwks_path(".attempt", attempt, sizeof(attempt));
+	jwks_path(".attempt", attempt, size);
 	cfg.jwks_refetch_interval = 60;
 	set_mtime(path, NOW - 1000);
 	ck_assert((fd = open(attempt, O_WRONLY | O_CREAT, 0600)) >= 0);
 	(void)close(fd);
-	set_mtime(attempt, NOW - 5);
-	/* Within the interval: no fetch, whatever the number of tokens. */
+	set_mtime(attempt, at);
+}
+
+/*
+ * Unknown kids cannot turn the tool into a traffic amplifier: a token
+ * naming a kid the cached set lacks triggers a refetch at most once per
+ * jwks_refetch_interval (pns_jwks.h), however many such tokens come.
+ * The attempt stamp's mtime shows whether a fetch was tried.
+ *
+ * Held back by the interval, the kid was once answered unknown_kid, a
+ * final refusal: anyone could open the interval with a made-up kid, and
+ * a genuine notice signed with a key rotated in just then was dropped
+ * for good.  Without a fetch the kid is only missing from an old copy,
+ * so the verdict is now the transient unknown_kid_retry; a fetch tried
+ * for the token is what makes unknown_kid final.
+ */
+START_TEST(unknown_kid_refetch_rate_limited)
+{
+	struct claims	good = { 0 };
+	char		attempt[PNS_FS_PATH_MAX];
+	long		i;
+
+	last_try_at(NOW - 5, attempt, sizeof(attempt));
+	/* Within the interval: no fetch, whatever the number of tokens,
+	 * and so no final verdict. */
 	for (i = 0; i < 5; i++)
 		ck_assert_int_eq(verify_at(&key, "k9", &good, NOW + i),
-		    PNS_V_UNKNOWN_KID);
+		    PNS_V_UNKNOWN_KID_RETRY);
 	ck_assert_int_eq(mtime(attempt), NOW - 5);
+	ck_assert(pns_verdict_transient(PNS_V_UNKNOWN_KID_RETRY));
 	/* The known kid is still served from the cache meanwhile. */
 	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
-	/* Once the interval has passed, one fetch is tried. */
+	/* Once the interval has passed, one fetch is tried: the twin, a
+	 * kid still missing after it is unknown for good. */
 	ck_assert_int_eq(verify_at(&key, "k9", &good, NOW + 55),
 	    PNS_V_UNKNOWN_KID);
 	ck_assert_int_ne(mtime(attempt), NOW - 5);
+	ck_assert(!pns_verdict_transient(PNS_V_UNKNOWN_KID));
+}
+END_TEST
+
+/*
+ * A fetch tried for one notice of a batch (a round) came after all of
+ * them arrived: a later notice of the batch naming the same missing kid
+ * is unknown for good too.  Were it unknown_kid_retry, a batch holding
+ * two such notices would be answered 503 on every retry, for ever.  The
+ * next round, within the interval, has had no fetch of its own.
+ */
+START_TEST(unknown_kid_after_a_fetch_of_the_round)
+{
+	struct claims	good = { 0 };
+	char		attempt[PNS_FS_PATH_MAX];
+
+	last_try_at(NOW - 100, attempt, sizeof(attempt));
+	pns_verifier_round(&ver);
+	ck_assert_int_eq(verify(&key, "k9", &good), PNS_V_UNKNOWN_KID);
+	ck_assert_int_ne(mtime(attempt), NOW - 100);
+	/* The stamp is now newer than NOW: put it back within the interval. */
+	set_mtime(attempt, NOW - 5);
+	ck_assert_int_eq(verify(&key, "k9", &good), PNS_V_UNKNOWN_KID);
+	ck_assert_int_eq(verify(&key, "k8", &good), PNS_V_UNKNOWN_KID);
+	ck_assert_int_eq(mtime(attempt), NOW - 5);
+	pns_verifier_round(&ver);
+	ck_assert_int_eq(verify(&key, "k9", &good), PNS_V_UNKNOWN_KID_RETRY);
+	ck_assert_int_eq(mtime(attempt), NOW - 5);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
 }
 END_TEST
 
@@ -620,15 +671,16 @@ START_TEST(verdict_names_follow_docs)
 		"ok", "malformed", "bad_header", "bad_alg", "no_kid",
 		"bad_claims", "bad_aud", "bad_azp", "expired", "iat_future",
 		"bad_version", "bad_notice", "unknown_platform", "unknown_kid",
-		"jwks_unavailable", "bad_signature", "unknown_deployment",
-		"storage",
+		"unknown_kid_retry", "jwks_unavailable", "bad_signature",
+		"unknown_deployment", "storage",
 	};
 	int	v;
 
 	for (v = 0; v <= PNS_V_STORAGE; v++) {
 		ck_assert_str_eq(pns_verdict_str((enum pns_verdict)v), docs[v]);
-		/* Only the two 503 answers are worth a retry. */
+		/* Only the three 503 answers are worth a retry. */
 		ck_assert_int_eq(pns_verdict_transient((enum pns_verdict)v),
+		    v == PNS_V_UNKNOWN_KID_RETRY ||
 		    v == PNS_V_JWKS_UNAVAILABLE || v == PNS_V_STORAGE);
 	}
 	ck_assert_uint_eq(NELEM(docs), PNS_V_STORAGE + 1);
@@ -708,6 +760,7 @@ notice_suite(void)
 	tcase_add_test(tc, no_key_set_is_unavailable);
 	tcase_add_test(tc, stale_key_set_still_used);
 	tcase_add_test(tc, unknown_kid_refetch_rate_limited);
+	tcase_add_test(tc, unknown_kid_after_a_fetch_of_the_round);
 	tcase_add_test(tc, rotated_key_from_shared_copy);
 	tcase_add_test(tc, unreadable_platform_is_storage);
 	tcase_add_test(tc, rounds_check_files_once);
