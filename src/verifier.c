@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* Platform, key and signature: the shared tail of token verification. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +58,7 @@ load_platform(struct pns_verifier *v, const struct pns_claims *c,
 {
 	char		key[65], name[80], path[PNS_FS_PATH_MAX];
 	struct stat	st;
+	int		saved;
 
 	/* Checked already in this round: the same strings, the same key. */
 	if (v->round != 0 && v->platform_round == v->round && v->platform_ok &&
@@ -69,9 +71,20 @@ load_platform(struct pns_verifier *v, const struct pns_claims *c,
 	    name, err) == -1)
 		return -1;
 	if (stat(path, &st) == -1) {
+		saved = errno;
 		v->platform_ok = 0;
 		pns_platform_release(&v->platform);
-		return pns_err_set(err, PNS_ENOENT, "platform not found");
+		/*
+		 * Only a missing file is a platform not registered, a final
+		 * refusal.  Any other failure (EACCES, EIO, ELOOP, ENOMEM, and
+		 * ENOTDIR: the platforms directory itself is broken, since the
+		 * name is a hash under it) is the store's, worth a retry.
+		 */
+		if (saved == ENOENT)
+			return pns_err_set(err, PNS_ENOENT,
+			    "platform not found");
+		errno = saved;
+		return pns_err_sys(err, "stat %s", path);
 	}
 	v->platform_round = v->round;
 	if (v->platform_ok && strcmp(v->platform.key, key) == 0 &&

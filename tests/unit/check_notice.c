@@ -619,6 +619,51 @@ break_platform_file(void)
 	    0);
 }
 
+/*
+ * stat(2) failing on the platform file for any reason but ENOENT was
+ * taken for "platform not found": a file-system fault (EACCES, EIO,
+ * ELOOP, ...) made a registered platform's notices unknown_platform, a
+ * final refusal in a 200, where pns_verifier.h promises storage (503,
+ * retried).  The tests run as root, whom mode bits do not stop, so the
+ * faults here are a symbolic link to itself (ELOOP) and a platforms
+ * directory that is a file (ENOTDIR).  The twin: a platform whose file
+ * truly does not exist stays unknown_platform.
+ */
+START_TEST(platform_file_fault_is_storage)
+{
+	struct claims	good = { 0 };
+	char		pdir[PNS_FS_PATH_MAX], path[PNS_FS_PATH_MAX];
+	char		moved[PNS_FS_PATH_MAX + 8], name[80], key_hex[65];
+	int		fd;
+
+	pns_platform_key(ISS, CID, key_hex);
+	(void)snprintf(name, sizeof(name), "%s.json", key_hex);
+	ck_assert_int_eq(pns_store_path(&cfg, pdir, sizeof(pdir),
+	    PNS_DIR_PLATFORMS, NULL, NULL), 0);
+	ck_assert_int_eq(pns_path_join(path, sizeof(path), pdir, name, NULL),
+	    0);
+	(void)snprintf(moved, sizeof(moved), "%s.moved", path);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+
+	ck_assert_int_eq(rename(path, moved), 0);
+	ck_assert_int_eq(symlink(path, path), 0);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_STORAGE);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_UNKNOWN_PLATFORM);
+	ck_assert_int_eq(rename(moved, path), 0);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+
+	(void)snprintf(moved, sizeof(moved), "%s.moved", pdir);
+	ck_assert_int_eq(rename(pdir, moved), 0);
+	ck_assert((fd = open(pdir, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	(void)close(fd);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_STORAGE);
+	ck_assert_int_eq(unlink(pdir), 0);
+	ck_assert_int_eq(rename(moved, pdir), 0);
+	ck_assert_int_eq(verify(&key, "k1", &good), PNS_V_OK);
+}
+END_TEST
+
 /* A platform file that cannot be read is a storage failure (503, retry
  * later), not an unknown platform (a permanent refusal). */
 START_TEST(unreadable_platform_is_storage)
@@ -763,6 +808,7 @@ notice_suite(void)
 	tcase_add_test(tc, unknown_kid_after_a_fetch_of_the_round);
 	tcase_add_test(tc, rotated_key_from_shared_copy);
 	tcase_add_test(tc, unreadable_platform_is_storage);
+	tcase_add_test(tc, platform_file_fault_is_storage);
 	tcase_add_test(tc, rounds_check_files_once);
 	tcase_add_test(tc, verdict_names_follow_docs);
 	tcase_add_test(tc, canvas_seed_notice);
