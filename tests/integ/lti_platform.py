@@ -196,7 +196,9 @@ class LtiPlatform(P.TestPlatform):
         self.token_hang = 0
         self.put_answers_catalog = False
         self.put_fault = None       # None, {"status": n}, {"hang": s,
-        #                             "count": k}, {"delay": s}
+        #                             "count": k}, {"delay": s}; with
+        #                             "unsubscribe": True, only PUTs of
+        #                             handler "" fail
         self.send_hello_world = True
         self.tool_jwks_fetch = None  # callable replacing the fetch
         self._token_server = None
@@ -661,6 +663,10 @@ class LtiPlatform(P.TestPlatform):
         with self._lock:
             self.puts.append(record)
             fault = self.put_fault
+            if fault and fault.get("unsubscribe") and not (
+                    isinstance(record["json"], dict) and
+                    record["json"].get("handler") == ""):
+                fault = None
             if fault and fault.get("count") is not None:
                 if fault["count"] <= 0:
                     fault = None

@@ -700,8 +700,20 @@ class T01Platform(LaunchTest):
         self.assertEqual(platform_request("PUT", PF.pns_url(dep), body=body,
                                           headers=headers).status, 200)
         self.assertLess(time.monotonic() - t0, 1.0)
+        # An unsubscribe fault spares subscriptions.
+        PF.put_fault = {"status": 500, "unsubscribe": True}
+        self.assertEqual(platform_request("PUT", PF.pns_url(dep), body=body,
+                                          headers=headers).status, 200)
+        gone = json.dumps({"notice_type": COPY, "handler": ""})
+        self.assertEqual(platform_request("PUT", PF.pns_url(dep), body=gone,
+                                          headers=headers).status, 500)
+        self.assertEqual(set(PF.handlers_of(dep)), {COPY})
+        PF.put_fault = None
+        self.assertEqual(platform_request("PUT", PF.pns_url(dep), body=gone,
+                                          headers=headers).status, 200)
+        self.assertEqual(PF.handlers_of(dep), {})
         self.assertEqual([p["status"] for p in PF.puts_for(dep)],
-                         [400, 401, 500, 200, 200])
+                         [400, 401, 500, 200, 200, 200, 500, 200])
 
 
 class T02Login(LaunchTest):
