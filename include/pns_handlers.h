@@ -33,13 +33,15 @@ struct pns_handlers_status {
 
 /*
  * Registers the handlers of deployment_id at platform p from the PNS
- * claim of a verified launch, unless the record says it is done, or
- * that the same registration failed under five minutes ago, or another
- * process is registering the deployment now (st->busy): st then has the
- * record's status.  A registration takes at most cfg->http_timeout
- * seconds.  Never fails the caller: the outcome, errors included, is in
- * st and in the record.  Returns 0, or -1 when the claim is unusable or
- * the lock cannot be taken (err says why).
+ * claim of a verified launch, and unsubscribes registered types the
+ * claim lists that the configuration no longer wants, unless the record
+ * says it is done, or that the same registration failed under five
+ * minutes ago, or another process is registering the deployment now
+ * (st->busy): st then has the record's status.  A registration takes
+ * at most cfg->http_timeout seconds.  Never fails the caller: the
+ * outcome, errors included, is in st and in the record.  Returns 0, or
+ * -1 when the claim is unusable or the lock cannot be taken (err says
+ * why).
  */
 int	pns_handlers_sync(const struct pns_config *cfg,
 	    const struct pns_platform *p, const char *deployment_id,

@@ -121,6 +121,95 @@ pns_handlers_status(const struct pns_config *cfg, const struct pns_platform *p,
 }
 
 /*
+ * The next type of a space-separated list, its length in *len, or NULL
+ * at the end; *list moves past it.
+ */
+static const char *
+next_type(const char **list, size_t *len)
+{
+	const char	*t = *list, *end;
+
+	while (*t == ' ')
+		t++;
+	if (*t == '\0')
+		return NULL;
+	end = strchr(t, ' ');
+	*len = end != NULL ? (size_t)(end - t) : strlen(t);
+	*list = t + *len;
+	return t;
+}
+
+/* 1 if the space-separated list (NULL: empty) has the type. */
+static int
+list_has(const char *list, const char *type, size_t len)
+{
+	const char	*t;
+	size_t		 n;
+
+	while (list != NULL && (t = next_type(&list, &n)) != NULL)
+		if (n == len && strncmp(t, type, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Appends the type to the list in out unless there or too long. */
+static void
+list_add(char *out, size_t size, const char *type, size_t len)
+{
+	size_t	o = strlen(out);
+
+	if (len == 0 || list_has(out, type, len) || o + len + 2 > size)
+		return;
+	if (o > 0)
+		out[o++] = ' ';
+	memcpy(out + o, type, len);
+	out[o + len] = '\0';
+}
+
+/* 1 if the claim's notice_types_supported has the type. */
+static int
+supports(struct json_object *supported, const char *type, size_t len)
+{
+	struct json_object	*v;
+	size_t			 i, n = json_object_array_length(supported);
+
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(supported, i);
+		if (pns_json_is_clean_str(v) &&
+		    (size_t)json_object_get_string_len(v) == len &&
+		    strncmp(json_object_get_string(v), type, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The registered types to unsubscribe: those the platform still lists
+ * as supported that the configuration no longer wants.  A registered
+ * type the claim does not list is left alone.  The list varies with the
+ * launch (Canvas's Asset Processor deep-linking launches list only
+ * LtiAssetProcessorSubmissionNotice), so leaving it out says nothing of
+ * the subscriptions made from other launches; a type the platform no
+ * longer supports at all it cannot send, and Canvas would refuse the
+ * PUT ("Notice type unknown"), so that the registration would fail
+ * every time.  Such a type stays in the record as registered, which is
+ * all the tool knows, until a launch lists it again.
+ */
+static void
+dropped_types(const char *registered, const char *wanted,
+    struct json_object *supported, char *out, size_t size)
+{
+	const char	*t;
+	size_t		 len;
+
+	out[0] = '\0';
+	while (registered != NULL &&
+	    (t = next_type(&registered, &len)) != NULL)
+		if (!list_has(wanted, t, len) && supports(supported, t, len))
+			list_add(out, size, t, len);
+}
+
+/*
  * The configured types the platform supports, in configuration order.
  * The claim is the platform's: an element that is not a string (null, a
  * number, a string with a NUL inside) names no type and is passed over,
@@ -166,10 +255,11 @@ wanted_types(const struct pns_config *cfg, struct json_object *supported,
 }
 
 /*
- * Whether a PUT reply confirms type -> handler.  Canvas answers the
- * handler ({notice_type, handler}); older Canvas and other platforms the
- * whole catalog ({notice_handlers: [...]}); an empty 2xx body is taken
- * at its word.
+ * Whether a PUT reply confirms type -> handler ("" for an unsubscribe).
+ * Canvas answers the handler ({notice_type, handler}, handler "" after
+ * an unsubscribe); older Canvas and other platforms the whole catalog
+ * ({notice_handlers: [...]}), which may leave out a type without a
+ * handler; an empty 2xx body is taken at its word.
  */
 static int
 reply_confirms(const struct pns_buf *reply, const char *type,
@@ -178,7 +268,7 @@ reply_confirms(const struct pns_buf *reply, const char *type,
 	struct json_object	*o = NULL, *list, *e;
 	const char		*t, *h;
 	size_t			 i, n;
-	int			 ok = 0;
+	int			 ok = 0, listed = 0;
 
 	if (reply->len == 0)
 		return 1;
@@ -189,13 +279,15 @@ reply_confirms(const struct pns_buf *reply, const char *type,
 		ok = strcmp(t, type) == 0 && h != NULL && strcmp(h, handler) == 0;
 	} else if ((list = pns_json_arr(o, "notice_handlers")) != NULL) {
 		n = json_object_array_length(list);
-		for (i = 0; i < n && !ok; i++) {
+		for (i = 0; i < n && !listed; i++) {
 			e = json_object_array_get_idx(list, i);
 			t = pns_json_str(e, "notice_type");
 			h = pns_json_str(e, "handler");
-			ok = t != NULL && h != NULL && strcmp(t, type) == 0 &&
-			    strcmp(h, handler) == 0;
+			listed = t != NULL && strcmp(t, type) == 0;
+			ok = listed && h != NULL && strcmp(h, handler) == 0;
 		}
+		if (!listed)
+			ok = handler[0] == '\0';
 	}
 	json_object_put(o);
 	return ok;
@@ -220,28 +312,92 @@ reply_error(const struct pns_buf *reply, long status, char *out, size_t size)
 	json_object_put(o);
 }
 
-/* PUTs every wanted type; the first failure stops and is returned. */
+/*
+ * PUTs type -> handler ("" unsubscribes) with the token; 0 once the
+ * platform confirms it, else -1 and error says why.
+ */
 static int
-register_types(const struct pns_config *cfg, const struct pns_platform *p,
-    const char *pns_url, const char *handler, const char *wanted,
-    time_t now, const struct timespec *deadline, char *done, size_t donesz,
-    char *error, size_t errsz)
+put_handler(const struct pns_config *cfg, const struct pns_platform *p,
+    const char *pns_url, const char *token, const char *type,
+    const char *handler, const struct timespec *deadline, char *error,
+    size_t errsz)
 {
 	struct pns_http_call	 call;
 	struct pns_buf		 body, reply;
 	struct pns_err		 err;
 	struct json_object	*o;
-	char			 token[PNS_TOKEN_MAX], type[128];
-	const char		*w = wanted, *end, *text;
-	size_t			 len, o_len = 0;
 	long			 left;
 	int			 rc = -1;
 
-	done[0] = '\0';
-	token[0] = '\0';
-	pns_err_clear(&err);
 	pns_buf_init(&body, 16 * 1024);
 	pns_buf_init(&reply, REPLY_MAX);
+	o = json_object_new_object();
+	json_object_object_add(o, "notice_type", json_object_new_string(type));
+	json_object_object_add(o, "handler", json_object_new_string(handler));
+	(void)pns_buf_adds(&body, json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), NULL);
+	json_object_put(o);
+
+	if ((left = pns_child_s_left(deadline)) == 0) {
+		(void)snprintf(error, errsz, "%.60s: no time left "
+		    "within http_timeout", type);
+		goto out;
+	}
+	memset(&call, 0, sizeof(call));
+	call.method = "PUT";
+	call.url = pns_url;
+	call.bearer = token;
+	call.content_type = "application/json";
+	call.body = body.data;
+	call.body_len = body.len;
+	call.timeout = left;
+	pns_err_clear(&err);
+	if (pns_http_request(&call, &reply, &err) == -1) {
+		(void)snprintf(error, errsz, "%.60s: %.180s", type, err.msg);
+		goto out;
+	}
+	if (call.status == 401)
+		pns_token_forget(cfg, p, PNS_SCOPE_NOTICEHANDLERS);
+	if (call.status < 200 || call.status > 299) {
+		reply_error(&reply, call.status, error, errsz);
+		goto out;
+	}
+	if (!reply_confirms(&reply, type, handler)) {
+		(void)snprintf(error, errsz, "%.60s: the platform's answer "
+		    "does not confirm the %s", type,
+		    handler[0] != '\0' ? "handler" : "unsubscription");
+		goto out;
+	}
+	rc = 0;
+out:
+	pns_buf_release(&body);
+	pns_buf_release(&reply);
+	return rc;
+}
+
+/*
+ * PUTs every wanted type, then an empty handler for every type in drop;
+ * done and gone get the types the platform confirmed.  The first
+ * failure stops and is returned.  Unsubscribing comes last so that a
+ * registration short of time leaves a type the tool no longer wants
+ * registered (the record says so) rather than one it wants missing.
+ */
+static int
+register_types(const struct pns_config *cfg, const struct pns_platform *p,
+    const char *pns_url, const char *handler, const char *wanted,
+    const char *drop, time_t now, const struct timespec *deadline,
+    char *done, char *gone, size_t listsz, char *error, size_t errsz)
+{
+	struct pns_err		 err;
+	char			 token[PNS_TOKEN_MAX], type[128];
+	const char		*lists[2] = { wanted, drop }, *w, *t;
+	size_t			 len, i;
+	long			 left;
+	int			 rc = -1;
+
+	done[0] = gone[0] = '\0';
+	token[0] = '\0';
+	pns_err_clear(&err);
 	if ((left = pns_child_s_left(deadline)) == 0) {
 		(void)snprintf(error, errsz, "no time left for an access token "
 		    "within http_timeout");
@@ -252,70 +408,22 @@ register_types(const struct pns_config *cfg, const struct pns_platform *p,
 		(void)snprintf(error, errsz, "access token: %.200s", err.msg);
 		goto out;
 	}
-	while (*w != '\0') {
-		end = strchr(w, ' ');
-		len = end != NULL ? (size_t)(end - w) : strlen(w);
-		if (len >= sizeof(type))
-			break;
-		memcpy(type, w, len);
-		type[len] = '\0';
-		w += len;
-		while (*w == ' ')
-			w++;
-
-		o = json_object_new_object();
-		json_object_object_add(o, "notice_type",
-		    json_object_new_string(type));
-		json_object_object_add(o, "handler",
-		    json_object_new_string(handler));
-		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-		    JSON_C_TO_STRING_NOSLASHESCAPE);
-		pns_buf_reset(&body);
-		pns_buf_reset(&reply);
-		(void)pns_buf_adds(&body, text, NULL);
-		json_object_put(o);
-
-		if ((left = pns_child_s_left(deadline)) == 0) {
-			(void)snprintf(error, errsz, "%.60s: no time left "
-			    "within http_timeout", type);
-			goto out;
-		}
-		memset(&call, 0, sizeof(call));
-		call.method = "PUT";
-		call.url = pns_url;
-		call.bearer = token;
-		call.content_type = "application/json";
-		call.body = body.data;
-		call.body_len = body.len;
-		call.timeout = left;
-		pns_err_clear(&err);
-		if (pns_http_request(&call, &reply, &err) == -1) {
-			(void)snprintf(error, errsz, "%.60s: %.180s", type, err.msg);
-			goto out;
-		}
-		if (call.status == 401)
-			pns_token_forget(cfg, p, PNS_SCOPE_NOTICEHANDLERS);
-		if (call.status < 200 || call.status > 299) {
-			reply_error(&reply, call.status, error, errsz);
-			goto out;
-		}
-		if (!reply_confirms(&reply, type, handler)) {
-			(void)snprintf(error, errsz, "%s: the platform's answer "
-			    "does not confirm the handler", type);
-			goto out;
-		}
-		if (o_len + len + 2 < donesz) {
-			if (o_len > 0)
-				done[o_len++] = ' ';
-			memcpy(done + o_len, type, len + 1);
-			o_len += len;
+	for (i = 0; i < 2; i++) {
+		w = lists[i];
+		while ((t = next_type(&w, &len)) != NULL &&
+		    len < sizeof(type)) {
+			memcpy(type, t, len);
+			type[len] = '\0';
+			if (put_handler(cfg, p, pns_url, token, type,
+			    i == 0 ? handler : "", deadline, error,
+			    errsz) == -1)
+				goto out;
+			list_add(i == 0 ? done : gone, listsz, type, len);
 		}
 	}
 	rc = 0;
 out:
 	OPENSSL_cleanse(token, sizeof(token));
-	pns_buf_release(&body);
-	pns_buf_release(&reply);
 	return rc;
 }
 
@@ -388,16 +496,34 @@ recent(struct json_object *rec, const char *key, time_t now, long window)
 	return now - at < window && at <= now + 60;
 }
 
-/* 1 if the record shows this exact registration done recently. */
+/* 1 if every type of wanted is in the list. */
+static int
+list_covers(const char *list, const char *wanted)
+{
+	const char	*t;
+	size_t		 len;
+
+	while ((t = next_type(&wanted, &len)) != NULL)
+		if (!list_has(list, t, len))
+			return 0;
+	return 1;
+}
+
+/*
+ * 1 if the record shows this exact registration done recently, with
+ * nothing left to unsubscribe.  The record's types may hold more than
+ * wanted: registered types that this claim does not list.
+ */
 static int
 up_to_date(struct json_object *rec, const char *pns_url, const char *handler,
-    const char *wanted, time_t now, long refresh)
+    const char *wanted, const char *drop, time_t now, long refresh)
 {
 	const char	*s;
 
-	return same_request(rec, pns_url, handler, wanted) &&
+	return same_request(rec, pns_url, handler, wanted) && *drop == '\0' &&
 	    (s = pns_json_str(rec, "last_error")) != NULL && *s == '\0' &&
-	    (s = pns_json_str(rec, "types")) != NULL && !strcmp(s, wanted) &&
+	    (s = pns_json_str(rec, "types")) != NULL &&
+	    list_covers(s, wanted) &&
 	    recent(rec, "registered_at", now, refresh);
 }
 
@@ -423,11 +549,13 @@ pns_handlers_sync(const struct pns_config *cfg, const struct pns_platform *p,
 {
 	char			 dir[PNS_FS_PATH_MAX], name[80];
 	char			 lock[PNS_FS_PATH_MAX], wanted[1024];
+	char			 drop[1024], done[1024], gone[1024];
 	struct json_object	*supported, *rec = NULL;
 	struct pns_buf		 handler;
 	struct timespec		 deadline;
-	const char		*pns_url;
-	int			 fd = -1, rc = -1, busy;
+	const char		*pns_url, *prev = NULL, *s, *t, *w;
+	size_t			 len;
+	int			 fd = -1, rc = -1, busy, rc_reg;
 
 	memset(st, 0, sizeof(*st));
 	pns_buf_init(&handler, PNS_URL_MAX);
@@ -457,9 +585,19 @@ pns_handlers_sync(const struct pns_config *cfg, const struct pns_platform *p,
 	rc = 0;
 	/* Read after the lock, or unlocked when busy: writes are atomic. */
 	rec = load_record(dir, name);
-	if (busy || wanted[0] == '\0' || up_to_date(rec, pns_url, handler.data,
-	    wanted, now, cfg->handler_refresh) || backing_off(rec, pns_url,
-	    handler.data, wanted, now)) {
+	/*
+	 * What is registered at this PNS URL, and so what to unsubscribe.
+	 * Types registered at a URL the launch no longer names are not
+	 * this endpoint's to withdraw.
+	 */
+	if (rec != NULL && (s = pns_json_str(rec, "pns_url")) != NULL &&
+	    strcmp(s, pns_url) == 0)
+		prev = pns_json_str(rec, "types");
+	dropped_types(prev, wanted, supported, drop, sizeof(drop));
+	if (busy || (wanted[0] == '\0' && drop[0] == '\0') ||
+	    up_to_date(rec, pns_url, handler.data, wanted, drop, now,
+	    cfg->handler_refresh) || backing_off(rec, pns_url, handler.data,
+	    wanted, now)) {
 		if (rec != NULL)
 			fill_status(rec, st);
 		st->busy = busy;
@@ -469,15 +607,29 @@ pns_handlers_sync(const struct pns_config *cfg, const struct pns_platform *p,
 	pns_child_deadline(&deadline, cfg->http_timeout);
 	st->attempted = 1;
 	copy_str(st->pns_url, sizeof(st->pns_url), pns_url);
-	if (register_types(cfg, p, pns_url, handler.data, wanted, now,
-	    &deadline, st->types, sizeof(st->types), st->last_error,
-	    sizeof(st->last_error)) == 0)
+	rc_reg = register_types(cfg, p, pns_url, handler.data, wanted, drop,
+	    now, &deadline, done, gone, sizeof(done), st->last_error,
+	    sizeof(st->last_error));
+	/*
+	 * What the platform has now: the types just registered, and those
+	 * registered before that were not unsubscribed, a failed or unsent
+	 * unsubscribe included.
+	 */
+	copy_str(st->types, sizeof(st->types), done);
+	for (w = prev; w != NULL && (t = next_type(&w, &len)) != NULL; )
+		if (!list_has(gone, t, len))
+			list_add(st->types, sizeof(st->types), t, len);
+	if (rc_reg == 0)
 		pns_iso8601_fmt(now, st->registered_at);
 	else {
-		/* Keep what an earlier success registered on display. */
-		if (st->types[0] == '\0' && rec != NULL) {
-			copy_str(st->types, sizeof(st->types),
-			    pns_json_str(rec, "types"));
+		/*
+		 * Keep what an earlier success registered on display, at
+		 * another PNS URL too.
+		 */
+		if (done[0] == '\0' && rec != NULL) {
+			if (prev == NULL)
+				copy_str(st->types, sizeof(st->types),
+				    pns_json_str(rec, "types"));
 			copy_str(st->registered_at, sizeof(st->registered_at),
 			    pns_json_str(rec, "registered_at"));
 		}

@@ -468,6 +468,25 @@ class LaunchTest(unittest.TestCase):
             self.assertIsNone(handler_problem(url, dep.deployment_id), t)
         return got
 
+    def tool_wants(self, types):
+        """Rewrites pns.conf with these notice_types until the test ends
+        (lti.cgi, a plain CGI, reads it at each launch)."""
+        def restore(old=H.NOTICE_TYPES):
+            H.NOTICE_TYPES = old
+            SRV.write_config()
+        H.NOTICE_TYPES = " ".join(types)
+        SRV.write_config()
+        self.addCleanup(restore)
+
+    def assert_types(self, dep, resp, types):
+        """The record and the launch page both say these types are
+        registered."""
+        rec = handler_record(dep)
+        self.assertEqual(as_set(rec["types"]), set(types), rec)
+        self.assertEqual(as_set(page_row(page_text(resp),
+                                         "Registered types")), set(types))
+        return rec
+
     def assert_hello_stored(self, dep):
         """The hello-world notice the platform sent after the PUT reached
         notices.fcgi, was accepted and is stored."""
@@ -1502,6 +1521,68 @@ class T07Registration(LaunchTest):
         self.launch_ok(dep=dep)
         self.assertEqual(len(PF.puts_for(dep)), n)
 
+    def test_type_no_longer_wanted_is_unsubscribed(self):
+        # A registration PUT the types wanted and overwrote the record's
+        # types with them, but never withdrew a type registered before
+        # and wanted no more: with LtiContextCopyNotice taken out of
+        # notice_types, the platform kept sending it while the record
+        # and the launch page said it was not registered.  A launch now
+        # PUTs an empty handler (how Canvas unsubscribes) for each
+        # registered type that the platform still supports and the
+        # configuration no longer wants.
+        dep = PF.new_deployment()
+        self.launch_ok(dep=dep)
+        self.assert_registered(dep)
+        n = len(PF.puts_for(dep))
+        # The twin: an unchanged launch sends nothing, no empty handler.
+        _, resp = self.launch_ok(dep=dep)
+        self.assertEqual(PF.puts_for(dep)[n:], [])
+        self.assert_types(dep, resp, TOOL_TYPES)
+        self.tool_wants([HELLO])
+        _, resp = self.launch_ok(dep=dep)
+        later = [(p["json"], p["status"]) for p in PF.puts_for(dep)[n:]]
+        self.assertIn(({"notice_type": COPY, "handler": ""}, 200), later)
+        self.assertEqual([j for j, _ in later if j["notice_type"] == COPY],
+                         [{"notice_type": COPY, "handler": ""}], later)
+        self.assertEqual(set(PF.handlers_of(dep)), {HELLO})
+        rec = self.assert_types(dep, resp, [HELLO])
+        self.assertFalse(rec["last_error"], rec)
+        # Done with: the next launch sends nothing.
+        n = len(PF.puts_for(dep))
+        self.launch_ok(dep=dep)
+        self.assertEqual(PF.puts_for(dep)[n:], [])
+
+    def test_type_the_claim_leaves_out_stays_registered(self):
+        # The other way a type drops out of what a launch registers: the
+        # claim's notice_types_supported leaves it out.  That list varies
+        # with the launch (Canvas's Asset Processor deep-linking launches
+        # list LtiAssetProcessorSubmissionNotice alone), so it says
+        # nothing of the subscriptions other launches made, which the
+        # tool still wants: no empty handler is sent.  The record used to
+        # drop the type all the same, and the page said it was not
+        # registered while the platform still sent it; it now stays.
+        dep = PF.new_deployment()
+        self.launch_ok(dep=dep)
+        n = len(PF.puts_for(dep))
+        hello_only = {L.CLAIM_PNS: PF.pns_claim(dep, types=[HELLO])}
+        _, resp = self.launch_ok(dep=dep, claims=hello_only)
+        self.assertEqual([p["json"]["handler"] != ""
+                          for p in PF.puts_for(dep)[n:]], [True])
+        self.assert_registered(dep)
+        self.assert_types(dep, resp, TOOL_TYPES)
+        # Nothing left to do for the same launch.
+        n = len(PF.puts_for(dep))
+        self.launch_ok(dep=dep, claims=hello_only)
+        self.assertEqual(PF.puts_for(dep)[n:], [])
+        # The twin: once the tool no longer wants the type, a launch
+        # whose claim lists it unsubscribes it.
+        self.tool_wants([HELLO])
+        _, resp = self.launch_ok(dep=dep)
+        self.assertIn({"notice_type": COPY, "handler": ""},
+                      [p["json"] for p in PF.puts_for(dep)[n:]])
+        self.assertEqual(set(PF.handlers_of(dep)), {HELLO})
+        self.assert_types(dep, resp, [HELLO])
+
     def test_pns_url_changed_registers_again(self):
         dep = PF.new_deployment()
         self.launch_ok(dep=dep)
@@ -1675,6 +1756,42 @@ class T08Faults(LaunchTest):
 
     def test_put_500(self):
         self.check_put_fault(500)
+
+    def test_failed_unsubscribe_stays_registered(self):
+        # An unsubscribe the platform refuses fails the registration like
+        # any PUT: the record and the page show the error, and the type
+        # stays registered, as it is at the platform, rather than
+        # vanish from the record while the platform goes on sending it.
+        # The same registration waits RETRY_AFTER, then unsubscribes.
+        dep = PF.new_deployment()
+        self.launch_ok(dep=dep)
+        self.assert_registered(dep)
+        self.tool_wants([HELLO])
+        PF.put_fault = {"status": 500, "unsubscribe": True}
+        n = len(PF.puts_for(dep))
+        text, rec = self.failing_launch(CLIENT_ID, dep)
+        self.assertIn(({"notice_type": COPY, "handler": ""}, 500),
+                      [(p["json"], p["status"])
+                       for p in PF.puts_for(dep)[n:]])
+        self.assertEqual(set(PF.handlers_of(dep)), set(TOOL_TYPES))
+        self.assertEqual(as_set(rec["types"]), set(TOOL_TYPES), rec)
+        self.assertEqual(as_set(page_row(text, "Registered types")),
+                         set(TOOL_TYPES))
+        # Inside the wait, nothing is sent.
+        n = len(PF.puts_for(dep))
+        self.launch_ok(dep=dep)
+        self.assertEqual(PF.puts_for(dep)[n:], [])
+        # The twin: the platform answering again, past the wait, the
+        # type is unsubscribed.
+        PF.put_fault = None
+        age_record(dep, "attempted_at", RETRY_AFTER + 60)
+        _, resp = self.launch_ok(dep=dep)
+        self.assertIn(({"notice_type": COPY, "handler": ""}, 200),
+                      [(p["json"], p["status"])
+                       for p in PF.puts_for(dep)[n:]])
+        self.assertEqual(set(PF.handlers_of(dep)), {HELLO})
+        rec = self.assert_types(dep, resp, [HELLO])
+        self.assertFalse(rec["last_error"], rec)
 
     def test_pns_url_over_http_for_a_https_platform(self):
         # The tool sends its notice-handler access token, a bearer
