@@ -80,12 +80,17 @@ int	pns_handlers_foreach(const struct pns_config *cfg,
 /*
  * GETs the platform's catalog for the deployment of record rec and
  * rewrites the record's registered types to what the platform has
- * pointing at our handler URL.
+ * pointing at our handler URL, and sets rec's types to them.  rec (from
+ * pns_handlers_foreach) names the deployment; the record is read again
+ * once its lock is held, as a launch may have registered since.
  */
 int	pns_handlers_reconcile(const struct pns_config *cfg,
 	    struct json_object *rec, struct pns_err *err);
 
-/* Unsubscribes type (PUT with handler "") and updates the record. */
+/*
+ * Unsubscribes type (PUT with handler "") and updates the record, read
+ * again under its lock as for pns_handlers_reconcile.
+ */
 int	pns_handlers_remove(const struct pns_config *cfg,
 	    struct json_object *rec, const char *type, struct pns_err *err);
 

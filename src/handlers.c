@@ -680,11 +680,16 @@ pns_handlers_foreach(const struct pns_config *cfg,
 	return pns_store_foreach_name(dir, ".json", 0, handlers_one, &w, err);
 }
 
-/* The platform, paths and lock of a record; the caller unlocks. */
+/*
+ * The platform, paths and lock of a record, and in *fresh the record as
+ * it is under the lock: rec was read before it was taken, and a launch
+ * may have registered since, so that writing rec back would undo that.
+ * The caller unlocks and puts *fresh.
+ */
 static int
 open_record(const struct pns_config *cfg, struct json_object *rec,
     struct pns_platform *p, char *dir, char *name, int *fd,
-    struct pns_err *err)
+    struct json_object **fresh, struct pns_err *err)
 {
 	const char	*iss = pns_json_str(rec, "issuer");
 	const char	*cid = pns_json_str(rec, "client_id");
@@ -692,14 +697,20 @@ open_record(const struct pns_config *cfg, struct json_object *rec,
 	char		 lock[PNS_FS_PATH_MAX];
 
 	*fd = -1;
-	if (iss == NULL || cid == NULL || dep == NULL ||
-	    pns_json_str(rec, "pns_url") == NULL ||
-	    pns_json_str(rec, "handler") == NULL)
+	*fresh = NULL;
+	if (iss == NULL || cid == NULL || dep == NULL)
 		return pns_err_set(err, PNS_EINVAL, "incomplete record");
 	if (pns_platform_load(cfg, iss, cid, p, err) == -1 ||
-	    record_paths(cfg, p, dep, dir, name, lock, err) == -1)
+	    record_paths(cfg, p, dep, dir, name, lock, err) == -1 ||
+	    pns_lock(lock, fd, err) == -1)
 		return -1;
-	return pns_lock(lock, fd, err);
+	if ((*fresh = load_record(dir, name)) == NULL)
+		return pns_err_set(err, PNS_ENOENT, "the registration record "
+		    "is gone");
+	if (pns_json_str(*fresh, "pns_url") == NULL ||
+	    pns_json_str(*fresh, "handler") == NULL)
+		return pns_err_set(err, PNS_EINVAL, "incomplete record");
+	return 0;
 }
 
 /* Writes rec back with new types (and error) after a CLI action. */
@@ -760,7 +771,7 @@ pns_handlers_reconcile(const struct pns_config *cfg, struct json_object *rec,
 {
 	struct pns_platform	 p;
 	struct pns_buf		 reply;
-	struct json_object	*cat = NULL, *list, *e;
+	struct json_object	*cat = NULL, *fresh = NULL, *list, *e;
 	char			 dir[PNS_FS_PATH_MAX], name[80], types[1024];
 	const char		*handler, *t, *h;
 	size_t			 i, n, o = 0;
@@ -769,10 +780,10 @@ pns_handlers_reconcile(const struct pns_config *cfg, struct json_object *rec,
 	pns_platform_init(&p);
 	pns_buf_init(&reply, REPLY_MAX);
 	types[0] = '\0';
-	if (open_record(cfg, rec, &p, dir, name, &fd, err) == -1)
+	if (open_record(cfg, rec, &p, dir, name, &fd, &fresh, err) == -1)
 		goto out;
-	handler = pns_json_str(rec, "handler");
-	if (pns_call(cfg, &p, "GET", pns_json_str(rec, "pns_url"), NULL,
+	handler = pns_json_str(fresh, "handler");
+	if (pns_call(cfg, &p, "GET", pns_json_str(fresh, "pns_url"), NULL,
 	    &reply, err) == -1 ||
 	    pns_json_parse(reply.data, reply.len, 8, &cat, err) == -1)
 		goto out;
@@ -794,9 +805,12 @@ pns_handlers_reconcile(const struct pns_config *cfg, struct json_object *rec,
 		memcpy(types + o, t, strlen(t) + 1);
 		o += strlen(t);
 	}
-	rc = rewrite(dir, name, rec, types, "", time(NULL), err);
+	if ((rc = rewrite(dir, name, fresh, types, "", time(NULL), err)) == 0)
+		json_object_object_add(rec, "types",
+		    json_object_new_string(types));
 out:
 	pns_unlock(fd);
+	json_object_put(fresh);
 	json_object_put(cat);
 	pns_buf_release(&reply);
 	pns_platform_release(&p);
@@ -809,7 +823,7 @@ pns_handlers_remove(const struct pns_config *cfg, struct json_object *rec,
 {
 	struct pns_platform	 p;
 	struct pns_buf		 reply;
-	struct json_object	*o;
+	struct json_object	*o, *fresh = NULL;
 	char			 dir[PNS_FS_PATH_MAX], name[80], types[1024];
 	const char		*cur, *end;
 	size_t			 len, n = 0;
@@ -817,12 +831,12 @@ pns_handlers_remove(const struct pns_config *cfg, struct json_object *rec,
 
 	pns_platform_init(&p);
 	pns_buf_init(&reply, REPLY_MAX);
-	if (open_record(cfg, rec, &p, dir, name, &fd, err) == -1)
+	if (open_record(cfg, rec, &p, dir, name, &fd, &fresh, err) == -1)
 		goto out;
 	o = json_object_new_object();
 	json_object_object_add(o, "notice_type", json_object_new_string(type));
 	json_object_object_add(o, "handler", json_object_new_string(""));
-	rc = pns_call(cfg, &p, "PUT", pns_json_str(rec, "pns_url"),
+	rc = pns_call(cfg, &p, "PUT", pns_json_str(fresh, "pns_url"),
 	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &reply,
 	    err);
 	json_object_put(o);
@@ -830,7 +844,7 @@ pns_handlers_remove(const struct pns_config *cfg, struct json_object *rec,
 		goto out;
 	/* The record's types, less the one removed. */
 	types[0] = '\0';
-	cur = pns_json_str(rec, "types");
+	cur = pns_json_str(fresh, "types");
 	while (cur != NULL && *cur != '\0') {
 		end = strchr(cur, ' ');
 		len = end != NULL ? (size_t)(end - cur) : strlen(cur);
@@ -846,9 +860,10 @@ pns_handlers_remove(const struct pns_config *cfg, struct json_object *rec,
 		while (*cur == ' ')
 			cur++;
 	}
-	rc = rewrite(dir, name, rec, types, "", time(NULL), err);
+	rc = rewrite(dir, name, fresh, types, "", time(NULL), err);
 out:
 	pns_unlock(fd);
+	json_object_put(fresh);
 	pns_buf_release(&reply);
 	pns_platform_release(&p);
 	return rc;

@@ -26,6 +26,7 @@ import http.client
 import json
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -1999,6 +2000,77 @@ class T09Pnsctl(LaunchTest):
         self.assertEqual(res.returncode, 0, res)
         self.assertGreater(len(PF.gets), n_gets)
         self.assertEqual(as_set(handler_record(dep)["types"]), {COPY})
+
+    # flock(2) by its x86-64 number in /proc/PID/syscall.
+    FLOCK = "73"
+
+    def pnsctl_while_a_launch_registers(self, command, *rest):
+        """Runs pnsctl handlers COMMAND DEPLOYMENT REST... for a
+        deployment registered for hello world alone while a launch
+        registers both types: pnsctl reads the records while the launch
+        holds the deployment's lock (its first PUT answered late), waits
+        for it, and goes on once the launch has written its record.
+        Returns the deployment and what pnsctl printed."""
+        if H.thread_syscalls(os.getpid()) is None:
+            self.skipTest("no /proc/PID/syscall to see pnsctl wait")
+        dep = PF.new_deployment()
+        self.launch_ok(dep=dep, claims={
+            L.CLAIM_PNS: PF.pns_claim(dep, types=[HELLO])})
+        n = len(PF.puts_for(dep))
+        f = self.flow(dep=dep)
+        PF.put_fault = {"delay": 2.0, "count": 1}
+        launch = []
+        t = threading.Thread(target=lambda: launch.append(post_launch(f)))
+        t.start()
+        proc = None
+        try:
+            self.assertTrue(wait_until(lambda: len(PF.puts_for(dep)) > n),
+                            "the launch sent no PUT")
+            proc = subprocess.Popen(
+                [str(H.PNSCTL), "handlers", command, dep.deployment_id] +
+                list(rest), env=SRV.env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            waits = wait_until(lambda: self.FLOCK in (
+                H.thread_syscalls(proc.pid) or ()), timeout=5)
+            # pnsctl read the records before it waited, and the launch
+            # had not written its own yet: pnsctl's copy is stale.
+            self.assertTrue(waits, "pnsctl did not wait for the lock")
+            self.assertEqual(handler_record(dep)["wanted"], HELLO)
+        finally:
+            t.join(timeout=slow(30))
+            out, err = proc.communicate(timeout=60) if proc else ("", "")
+        self.assert_ok(launch[0])
+        self.assertEqual(proc.returncode, 0, out + err)
+        return dep, out
+
+    def test_remove_works_from_the_record_under_the_lock(self):
+        # pnsctl handlers remove wrote back the record it had read before
+        # it took the deployment's lock, less the type removed: a launch
+        # that registered in between was undone in the record (here:
+        # LtiContextCopyNotice registered, and the record said nothing
+        # was).  It now reads the record again under the lock.
+        dep, _ = self.pnsctl_while_a_launch_registers("remove", HELLO)
+        self.assertEqual(set(PF.handlers_of(dep)), {COPY})
+        rec = handler_record(dep)
+        self.assertEqual(as_set(rec["types"]), {COPY}, rec)
+        self.assertEqual(as_set(rec["wanted"]), set(TOOL_TYPES), rec)
+
+    def test_sync_works_from_the_record_under_the_lock(self):
+        # The same for pnsctl handlers sync: it wrote back the launch's
+        # predecessor (here, its wanted types), so that the next launch,
+        # finding another registration recorded, registered everything
+        # again.  The twin of both: test_sync_reads_the_catalog and
+        # test_remove_then_launch_registers_again, with no launch
+        # in between.
+        dep, out = self.pnsctl_while_a_launch_registers("sync")
+        rec = handler_record(dep)
+        self.assertEqual(as_set(rec["types"]), set(TOOL_TYPES), rec)
+        self.assertEqual(as_set(out.split("registered types", 1)[1]),
+                         set(TOOL_TYPES), out)
+        self.assertEqual(as_set(rec["wanted"]), set(TOOL_TYPES), rec)
+        n = len(PF.puts_for(dep))
+        self.launch_ok(dep=dep)
+        self.assertEqual(PF.puts_for(dep)[n:], [])
 
     def test_unknown_deployment(self):
         res = SRV.pnsctl("handlers", "remove", "no-such-deployment", COPY,
