@@ -825,8 +825,8 @@ pns_handlers_remove(const struct pns_config *cfg, struct json_object *rec,
 	struct pns_buf		 reply;
 	struct json_object	*o, *fresh = NULL;
 	char			 dir[PNS_FS_PATH_MAX], name[80], types[1024];
-	const char		*cur, *end;
-	size_t			 len, n = 0;
+	const char		*cur, *t;
+	size_t			 len;
 	int			 fd = -1, rc = -1;
 
 	pns_platform_init(&p);
@@ -845,21 +845,9 @@ pns_handlers_remove(const struct pns_config *cfg, struct json_object *rec,
 	/* The record's types, less the one removed. */
 	types[0] = '\0';
 	cur = pns_json_str(fresh, "types");
-	while (cur != NULL && *cur != '\0') {
-		end = strchr(cur, ' ');
-		len = end != NULL ? (size_t)(end - cur) : strlen(cur);
-		if (!(len == strlen(type) && strncmp(cur, type, len) == 0) &&
-		    n + len + 2 < sizeof(types)) {
-			if (n > 0)
-				types[n++] = ' ';
-			memcpy(types + n, cur, len);
-			n += len;
-			types[n] = '\0';
-		}
-		cur += len;
-		while (*cur == ' ')
-			cur++;
-	}
+	while (cur != NULL && (t = next_type(&cur, &len)) != NULL)
+		if (!(len == strlen(type) && strncmp(t, type, len) == 0))
+			list_add(types, sizeof(types), t, len);
 	rc = rewrite(dir, name, fresh, types, "", time(NULL), err);
 out:
 	pns_unlock(fd);
