@@ -337,7 +337,7 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 	struct outcome		*outs = NULL;
 	struct pns_err		 err;
 	char			 received_at[32], remote[64];
-	size_t			 i, n, rejects = 0;
+	size_t			 i, n, rejects = 0, limit;
 	int			 transient = 0, stored = 0, ok;
 
 	rc->requests++;
@@ -346,11 +346,11 @@ pns_receiver_handle(struct pns_receiver *rc, const struct pns_http_req *req,
 	    strlen(req->remote_addr ? req->remote_addr : "-"), remote,
 	    sizeof(remote));
 	pns_err_clear(&err);
-	if (pns_json_count_values(body, len, len / VALUE_BYTES + 16) >
-	    len / VALUE_BYTES + 16) {
+	limit = len / VALUE_BYTES + 16;
+	if (pns_json_count_values(body, len, limit) > limit) {
 		pns_log(PNS_LOG_INFO, "notice body refused unparsed: %zu bytes "
-		    "of more than %zu JSON values, from %s", len,
-		    len / VALUE_BYTES + 16, remote);
+		    "of more than %zu JSON values, from %s", len, limit,
+		    remote);
 		fail(resp, 400, "bad_body");
 		goto out;
 	}
